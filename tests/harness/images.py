@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Build the local image set for tests, on a machine with no image registry.
+
+Every image carries the label LABEL_KEY: a hash of its inputs (its recipe, the files it copies
+and its base image's hash). An image whose label matches is not rebuilt, so an unchanged set
+costs one `docker image inspect` per image.
+
+Usage: images.py [--list] [NAME ...]   (default: every image; NAME as in --list)
+"""
+import glob
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LABEL_KEY = "org.microops.harness.inputs"
+REPO = "microops-test/"
+
+
+class Image:
+    def __init__(self, tag, base=None):
+        self.tag = REPO + tag
+        self.base = REPO + base if base else None
+
+    def recipe(self):
+        raise NotImplementedError
+
+    def build(self):
+        raise NotImplementedError
+
+
+class Rootfs(Image):
+    """A minimal Debian root filesystem from debootstrap, imported as an image."""
+
+    VARIANT = "minbase"
+
+    def __init__(self, tag, suite):
+        super().__init__(tag)
+        self.suite = suite
+
+    def recipe(self):
+        # The mirror is left out on purpose: any Debian mirror gives the same release.
+        return f"debootstrap --variant={self.VARIANT} {self.suite}".encode()
+
+    def build(self, inputs):
+        with tempfile.TemporaryDirectory(prefix="microops-rootfs-") as root:
+            run(["debootstrap", f"--variant={self.VARIANT}", self.suite, root, debian_mirror()],
+                quiet=True)
+            # Lists are refreshed by every image built on top; keep the base small.
+            run(["sh", "-c", f"rm -rf {root}/var/lib/apt/lists/* {root}/var/cache/apt/*.bin"])
+            tar = subprocess.Popen(["tar", "--numeric-owner", "-C", root, "-c", "."],
+                                   stdout=subprocess.PIPE)
+            run(["docker", "import", "--change", f"LABEL {LABEL_KEY}={inputs}",
+                 "--change", 'CMD ["/bin/bash"]', "-", self.tag], stdin=tar.stdout, quiet=True)
+            if tar.wait() != 0:
+                sys.exit(f"images: tar of {root} failed")
+
+
+class Built(Image):
+    """An image from images/<directory>/Dockerfile; the build context is tests/harness."""
+
+    def __init__(self, tag, directory, base, files=()):
+        super().__init__(tag, base)
+        self.dockerfile = os.path.join("images", directory, "Dockerfile")
+        self.files = files
+
+    def recipe(self):
+        digest = hashlib.sha256()
+        for rel in (self.dockerfile, *self.files):
+            digest.update(rel.encode() + b"\0")
+            with open(os.path.join(HERE, rel), "rb") as handle:
+                digest.update(handle.read())
+        return digest.hexdigest().encode()
+
+    def build(self, inputs):
+        run(["docker", "build", "--quiet", "--file", os.path.join(HERE, self.dockerfile),
+             "--build-arg", f"BASE={self.base}", "--label", f"{LABEL_KEY}={inputs}",
+             "--tag", self.tag, HERE], quiet=True)
+
+
+# Order matters: a base comes before the images built on it.
+IMAGES = [
+    Rootfs("debian:12", "bookworm"),
+    Rootfs("debian:13", "trixie"),
+    Built("systemd:12", "systemd", "debian:12"),
+    Built("systemd:13", "systemd", "debian:13"),
+    Built("docker-host:12", "docker-host", "systemd:12", files=("runc-capfilter",)),
+    Built("prometheus:2.42", "prometheus", "debian:12"),
+    Built("alertmanager:0.25", "alertmanager", "debian:12"),
+    Built("node-exporter:1.5", "node-exporter", "debian:12"),
+]
+
+
+def run(cmd, quiet=False, **kwargs):
+    out = subprocess.DEVNULL if quiet else None
+    result = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, text=True, **kwargs)
+    if result.returncode != 0:
+        sys.exit(f"images: {' '.join(cmd[:3])} ... failed ({result.returncode}):\n{result.stderr}")
+    return result
+
+
+def label_of(tag):
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", f'{{{{ index .Config.Labels "{LABEL_KEY}" }}}}',
+         tag], capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def debian_mirror():
+    """The Debian mirror apt already uses here (the only one reachable on these machines)."""
+    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("URIs:"):
+                    for uri in line.split()[1:]:
+                        if "security" not in uri and "debian" in uri:
+                            return uri
+    if os.path.exists("/etc/apt/sources.list"):
+        with open("/etc/apt/sources.list", encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.split()
+                if fields[:1] == ["deb"] and "security" not in line:
+                    return next(f for f in fields[1:] if "://" in f)
+    return "http://deb.debian.org/debian"
+
+
+def main(argv):
+    if "--list" in argv:
+        print("\n".join(image.tag for image in IMAGES))
+        return
+    by_tag = {image.tag: image for image in IMAGES}
+    wanted = {name if name.startswith(REPO) else REPO + name for name in argv} or set(by_tag)
+    unknown = wanted - set(by_tag)
+    if unknown:
+        sys.exit(f"images: unknown image(s) {sorted(unknown)}; see --list")
+    for image in reversed(IMAGES):  # a wanted image needs its base chain
+        if image.tag in wanted and image.base:
+            wanted.add(image.base)
+    hashes = {}
+    for image in IMAGES:
+        base_hash = hashes.get(image.base, "").encode()
+        inputs = hashlib.sha256(image.recipe() + b"\0" + base_hash).hexdigest()[:32]
+        hashes[image.tag] = inputs
+        if image.tag not in wanted:
+            continue
+        if label_of(image.tag) == inputs:
+            print(f"images: {image.tag} up to date")
+            continue
+        if image.base and label_of(image.base) != hashes[image.base]:
+            sys.exit(f"images: {image.tag} needs {image.base}, which is missing or stale")
+        start = time.monotonic()
+        image.build(inputs)
+        print(f"images: {image.tag} built in {time.monotonic() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
