@@ -9,7 +9,7 @@ name: stack_group_errors
 short_description: What is wrong with the stack's inventory groups
 version_added: 0.1.0
 description:
-  - Checks the inventory groups of the stack (DESIGN.md, Wiring) and returns one message per problem,
+  - Checks the inventory groups of the stack and returns one message per problem,
     an empty list when the inventory is sound.
   - Every host of a C(stack_*) group must also be in C(stack_hosts), where Docker and the
     per-host agents are installed; C(stack_hosts) must not be empty.
@@ -36,7 +36,7 @@ _value:
   elements: str
 """
 
-# The stack's groups (DESIGN.md, Wiring). Prefixed so they never collide with a user's own.
+# The stack's groups. Prefixed so they never collide with a user's own.
 STACK_GROUPS = (
     "stack_hosts",
     "stack_minio",
