@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Fail the build when a role's defaults and meta/argument_specs.yml drift apart.
 
 Modelled on prometheus.prometheus's .github/scripts/lint_arguments_spec.sh, which only diffs the
@@ -172,7 +172,7 @@ def check_role(role_dir):
                     f"argument_specs default {spec['default']!r} differs from {rel} value {values[var]!r}",
                 )
 
-    variables = {var for _, values in defaults.values() for var in values}
+    variables = {var for _path, values in defaults.values() for var in values}
     variables.update(var for opts in options.values() for var in opts)
     return problems, variables
 

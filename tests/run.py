@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """`make test`: every test stage in order, each failing the run when it fails.
 
 Prints a table of stages and ends with one line `N passed, N failed`, where N counts single
@@ -33,8 +33,8 @@ def single(stage, cmd):
 
 
 def pytest(stage, paths):
-    files = [f for p in paths for f in glob.glob(os.path.join(ROOT, p, "**", "test_*.py"),
-                                                  recursive=True)]
+    files = [f for p in paths
+             for f in glob.glob(os.path.join(ROOT, p, "**", "test_*.py"), recursive=True)]
     if not files:
         print(f"\n=== {stage}: no test files under {', '.join(paths)} yet")
         return None
@@ -81,7 +81,7 @@ STAGES = [
 
 
 def main(argv):
-    names = [name for name, _ in STAGES]
+    names = [name for name, _run in STAGES]
     unknown = set(argv) - set(names)
     if unknown:
         sys.exit(f"unknown stage(s) {sorted(unknown)}; stages: {', '.join(names)}")
@@ -97,8 +97,8 @@ def main(argv):
     for name, outcome, seconds in results:
         verdict = "no tests yet" if outcome is None else f"{outcome[0]} passed, {outcome[1]} failed"
         print(f"  {name:<15} {verdict:<28} {seconds:7.1f} s")
-    passed = sum(o[0] for _, o, _ in results if o)
-    failed = sum(o[1] for _, o, _ in results if o)
+    passed = sum(o[0] for _name, o, _seconds in results if o)
+    failed = sum(o[1] for _name, o, _seconds in results if o)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or not passed else 0
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Build the local image set for tests, on a machine with no image registry.
 
 Every image carries the label LABEL_KEY: a hash of its inputs (its recipe, the files it copies
@@ -96,7 +96,8 @@ IMAGES = [
 
 def run(cmd, quiet=False, **kwargs):
     out = subprocess.DEVNULL if quiet else None
-    result = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, text=True, **kwargs)
+    result = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, text=True, check=False,
+                            **kwargs)
     if result.returncode != 0:
         sys.exit(f"images: {' '.join(cmd[:3])} ... failed ({result.returncode}):\n{result.stderr}")
     return result
@@ -105,7 +106,7 @@ def run(cmd, quiet=False, **kwargs):
 def label_of(tag):
     result = subprocess.run(
         ["docker", "image", "inspect", "--format", f'{{{{ index .Config.Labels "{LABEL_KEY}" }}}}',
-         tag], capture_output=True, text=True)
+         tag], capture_output=True, text=True, check=False)
     return result.stdout.strip() if result.returncode == 0 else None
 
 

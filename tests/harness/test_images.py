@@ -44,7 +44,7 @@ def get(url):
 def running_fixture(request):
     """Start an image with its port published on loopback; yield its base URL."""
     name = request.param
-    tag, _, _, _, port, _, ready = IMAGES[name]
+    tag, _user, _entrypoint, _cmd, port, _volumes, ready = IMAGES[name]
     container = f"microops-harness-test-{name}"
     docker("rm", "-f", container, check=False)
     args = ["run", "-d", "--name", container, "-p", f"127.0.0.1::{port.split('/')[0]}"]
@@ -76,7 +76,7 @@ def running_fixture(request):
 
 @pytest.mark.parametrize("name", sorted(IMAGES))
 def test_image_follows_official_conventions(name):
-    tag, user, entrypoint, cmd, port, volumes, _ = IMAGES[name]
+    tag, user, entrypoint, cmd, port, volumes, _ready = IMAGES[name]
     config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", tag).stdout)
     assert config["User"] == user  # the official images say `nobody`: uid and gid 65534
     assert config["Entrypoint"] == entrypoint
