@@ -1,40 +1,14 @@
 # Copyright: microops.stack developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters over the stack's inventory groups."""
+"""Filters over the stack's inventory: its groups and how hosts reach each other.
+
+Documentation: stack_group_errors.yml and private_address.yml beside this file."""
 
 from __future__ import annotations
 
-DOCUMENTATION = r"""
-name: stack_group_errors
-short_description: What is wrong with the stack's inventory groups
-version_added: 0.1.0
-description:
-  - Checks the inventory groups of the stack and returns one message per problem,
-    an empty list when the inventory is sound.
-  - Every host of a C(stack_*) group must also be in C(stack_hosts), where Docker and the
-    per-host agents are installed; C(stack_hosts) must not be empty.
-  - A group that starts with C(stack_) but is not one of the stack's groups is reported, since
-    it is most likely a typo that would silently leave a component undeployed.
-options:
-  _input:
-    description: The C(groups) magic variable.
-    type: dict
-    required: true
-"""
+import ipaddress
 
-EXAMPLES = r"""
-- name: Check the inventory
-  ansible.builtin.assert:
-    that: groups | microops.stack.stack_group_errors | length == 0
-    fail_msg: "{{ groups | microops.stack.stack_group_errors | join('; ') }}"
-"""
-
-RETURN = r"""
-_value:
-  description: One message per problem found; empty when the groups are sound.
-  type: list
-  elements: str
-"""
+from ansible.errors import AnsibleFilterError
 
 # The stack's groups. Prefixed so they never collide with a user's own.
 STACK_GROUPS = (
@@ -66,6 +40,27 @@ def stack_group_errors(groups):
     return errors
 
 
+def private_address(host_vars):
+    """The address other stack hosts reach this host on: stack_private_address, else the
+    address of its default route (from facts)."""
+    name = host_vars.get("inventory_hostname", "this host")
+    address = host_vars.get("stack_private_address")
+    origin = "stack_private_address"
+    if not address:
+        address = ((host_vars.get("ansible_facts") or {}).get("default_ipv4") or {}).get("address")
+        origin = "the address of its default route (ansible_facts.default_ipv4)"
+    if not address:
+        raise AnsibleFilterError(
+            f"{name} has no stack_private_address and no default route in its facts: set "
+            "stack_private_address to the address other stack hosts reach it on, or gather "
+            "network facts (gather_subset: [min, network])")
+    try:
+        return str(ipaddress.ip_address(str(address)))
+    except ValueError as exc:
+        raise AnsibleFilterError(
+            f"{name}: {origin} must be an IP address, got {address!r}") from exc
+
+
 class FilterModule:
     def filters(self):
-        return {"stack_group_errors": stack_group_errors}
+        return {"stack_group_errors": stack_group_errors, "private_address": private_address}

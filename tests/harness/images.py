@@ -9,6 +9,7 @@ Usage: images.py [--list] [NAME ...]   (default: every image; NAME as in --list)
 """
 import glob
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -62,13 +63,14 @@ class Rootfs(Image):
 class Built(Image):
     """An image from images/<directory>/Dockerfile; the build context is tests/harness."""
 
-    def __init__(self, tag, directory, base, files=()):
+    def __init__(self, tag, directory, base, files=(), args=None):
         super().__init__(tag, base)
         self.dockerfile = os.path.join("images", directory, "Dockerfile")
         self.files = files
+        self.args = args or {}
 
     def recipe(self):
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(json.dumps(self.args, sort_keys=True).encode())
         for rel in (self.dockerfile, *self.files):
             digest.update(rel.encode() + b"\0")
             with open(os.path.join(HERE, rel), "rb") as handle:
@@ -76,9 +78,9 @@ class Built(Image):
         return digest.hexdigest().encode()
 
     def build(self, inputs):
-        run(["docker", "build", "--quiet", "--file", os.path.join(HERE, self.dockerfile),
-             "--build-arg", f"BASE={self.base}", "--label", f"{LABEL_KEY}={inputs}",
-             "--tag", self.tag, HERE], quiet=True)
+        args = [f"--build-arg={key}={value}" for key, value in {"BASE": self.base, **self.args}.items()]
+        run(["docker", "build", "--quiet", "--file", os.path.join(HERE, self.dockerfile), *args,
+             "--label", f"{LABEL_KEY}={inputs}", "--tag", self.tag, HERE], quiet=True)
 
 
 # Order matters: a base comes before the images built on it.
@@ -91,7 +93,21 @@ IMAGES = [
     Built("prometheus:2.42", "prometheus", "debian:12"),
     Built("alertmanager:0.25", "alertmanager", "debian:12"),
     Built("node-exporter:1.5", "node-exporter", "debian:12"),
+    Built("probe:1", "probe", "debian:12", args={"VARIANT": "1"}),
+    Built("probe:2", "probe", "debian:12", args={"VARIANT": "2"}),
 ]
+
+# `docker save` archives for test hosts, delivered by the docker role's archive loading (as on
+# hosts without registry access): file name, image, tag inside the archive. Both probe archives
+# carry the same tag, with different content.
+ARCHIVES = [
+    ("probe-1.tar", "probe:1", "probe:current"),
+    ("probe-2.tar", "probe:2", "probe:current"),
+    ("prometheus-2.42.tar", "prometheus:2.42", "prometheus:2.42"),
+    ("alertmanager-0.25.tar", "alertmanager:0.25", "alertmanager:0.25"),
+    ("node-exporter-1.5.tar", "node-exporter:1.5", "node-exporter:1.5"),
+]
+ARCHIVE_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".cache", "harness", "archives")
 
 
 def run(cmd, quiet=False, **kwargs):
@@ -155,6 +171,31 @@ def main(argv):
         start = time.monotonic()
         image.build(inputs)
         print(f"images: {image.tag} built in {time.monotonic() - start:.0f} s")
+    save_archives(hashes, wanted)
+
+
+def save_archives(hashes, wanted):
+    """Write each archive whose image changed; a sidecar file holds the inputs hash it has."""
+    os.makedirs(ARCHIVE_DIR, exist_ok=True)
+    for name, source, tag in ARCHIVES:
+        source, tag = REPO + source, REPO + tag
+        if source not in wanted:
+            continue
+        path = os.path.join(ARCHIVE_DIR, name)
+        stamp = path + ".inputs"
+        if os.path.exists(path) and os.path.exists(stamp):
+            with open(stamp, encoding="ascii") as handle:
+                if handle.read() == hashes[source]:
+                    continue
+        if tag != source:
+            run(["docker", "tag", source, tag])
+        run(["docker", "save", "--output", path + ".part", tag])
+        if tag != source:
+            run(["docker", "rmi", tag], quiet=True)  # removes the tag only
+        os.replace(path + ".part", path)
+        with open(stamp, "w", encoding="ascii") as handle:
+            handle.write(hashes[source])
+        print(f"images: {path} written")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 import pytest
+from ansible.errors import AnsibleFilterError
 
-from ansible_collections.microops.stack.plugins.filter.stack_groups import stack_group_errors
+from ansible_collections.microops.stack.plugins.filter.stack import (
+    private_address,
+    stack_group_errors,
+)
 
 
 @pytest.mark.parametrize(
@@ -30,3 +34,57 @@ def test_unknown_stack_group_is_reported_as_a_likely_typo():
     errors = stack_group_errors({"stack_hosts": ["a"], "stack_monitor": ["a"]})
     assert len(errors) == 1
     assert errors[0].startswith("group stack_monitor is not a stack group")
+
+
+FACTS = {"default_ipv4": {"address": "192.0.2.10", "interface": "eth0"}}
+
+
+@pytest.mark.parametrize(
+    ("host_vars", "expected"),
+    [
+        ({"stack_private_address": "10.0.0.5", "ansible_facts": FACTS}, "10.0.0.5"),
+        ({"stack_private_address": "10.0.0.5"}, "10.0.0.5"),
+        ({"ansible_facts": FACTS}, "192.0.2.10"),
+        ({"stack_private_address": "", "ansible_facts": FACTS}, "192.0.2.10"),
+        ({"stack_private_address": None, "ansible_facts": FACTS}, "192.0.2.10"),
+        ({"stack_private_address": "2001:DB8:0:0::0001"}, "2001:db8::1"),
+        ({"ansible_facts": {"default_ipv4": {"address": "fd00:0::a"}}}, "fd00::a"),
+    ],
+    ids=["own-wins", "own-without-facts", "facts", "own-empty", "own-null", "ipv6",
+         "ipv6-facts"],
+)
+def test_private_address(host_vars, expected):
+    assert private_address({"inventory_hostname": "node1", **host_vars}) == expected
+
+
+# ansible-core appends a chained cause (here the ipaddress error) to the message.
+@pytest.mark.parametrize(
+    ("host_vars", "message"),
+    [
+        ({"inventory_hostname": "node1", "stack_private_address": "10.0.0.300",
+          "ansible_facts": FACTS},
+         "node1: stack_private_address must be an IP address, got '10.0.0.300': "
+         "'10.0.0.300' does not appear to be an IPv4 or IPv6 address"),
+        ({"inventory_hostname": "node1", "stack_private_address": "10.0.0.0/24"},
+         "node1: stack_private_address must be an IP address, got '10.0.0.0/24': "
+         "'10.0.0.0/24' does not appear to be an IPv4 or IPv6 address"),
+        ({"inventory_hostname": "node1",
+          "ansible_facts": {"default_ipv4": {"address": "node1.example"}}},
+         "node1: the address of its default route (ansible_facts.default_ipv4) must be an IP "
+         "address, got 'node1.example': 'node1.example' does not appear to be an IPv4 or "
+         "IPv6 address"),
+        ({"inventory_hostname": "node1"},
+         "node1 has no stack_private_address and no default route in its facts: set "
+         "stack_private_address to the address other stack hosts reach it on, or gather "
+         "network facts (gather_subset: [min, network])"),
+        ({"inventory_hostname": "node1", "ansible_facts": {"default_ipv4": {}}},
+         "node1 has no stack_private_address and no default route in its facts: set "
+         "stack_private_address to the address other stack hosts reach it on, or gather "
+         "network facts (gather_subset: [min, network])"),
+    ],
+    ids=["own-invalid", "own-cidr", "facts-invalid", "neither", "no-default-route"],
+)
+def test_private_address_errors(host_vars, message):
+    with pytest.raises(AnsibleFilterError) as excinfo:
+        private_address(host_vars)
+    assert str(excinfo.value) == message

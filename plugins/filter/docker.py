@@ -1,0 +1,46 @@
+# Copyright: microops.stack developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the docker role: daemon.json rules and which image archives to load."""
+
+from __future__ import annotations
+
+from ansible_collections.microops.stack.plugins.module_utils._docker import (
+    daemon_action,
+    daemon_errors,
+    image_identity,
+)
+
+
+def docker_archives_to_load(archives, images):
+    """Paths of the archives (from the image_archive lookup) holding an image that is missing
+    under one of its tags, or present there with another identity.
+
+    `images` is the `images` list of community.docker.docker_image_info for those tags.
+    """
+    present = {}
+    for image in images or []:
+        identity = image_identity(image.get("Config"), (image.get("RootFS") or {}).get("Layers"))
+        for tag in image.get("RepoTags") or []:
+            present[tag] = identity
+    return [
+        archive["path"]
+        for archive in archives
+        if any(present.get(tag) != image["identity"]
+               for image in archive["images"] for tag in image["tags"])
+    ]
+
+
+def docker_archive_tags(archives):
+    """Every tag the archives give their images."""
+    return sorted({tag for archive in archives for image in archive["images"]
+                   for tag in image["tags"]})
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "docker_daemon_action": daemon_action,
+            "docker_daemon_errors": daemon_errors,
+            "docker_archives_to_load": docker_archives_to_load,
+            "docker_archive_tags": docker_archive_tags,
+        }

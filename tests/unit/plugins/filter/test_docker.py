@@ -1,0 +1,104 @@
+import pytest
+
+from ansible_collections.microops.stack.plugins.filter.docker import (
+    FilterModule,
+    docker_archive_tags,
+    docker_archives_to_load,
+)
+from ansible_collections.microops.stack.plugins.module_utils._docker import (
+    daemon_action,
+    daemon_errors,
+    image_identity,
+)
+
+LAYERS = ["sha256:" + "a" * 64, "sha256:" + "b" * 64]
+CONFIG = {
+    "User": "nobody",
+    "Entrypoint": ["/bin/prometheus"],
+    "Cmd": ["--config.file=/etc/prometheus/prometheus.yml"],
+    "ExposedPorts": {"9090/tcp": {}},
+}
+IDENTITY = image_identity(CONFIG, LAYERS)
+
+PROMETHEUS = {"path": "/images/prometheus.tar",
+              "images": [{"tags": ["prom/prometheus:v3.0.0"], "identity": IDENTITY}]}
+# One image under two tags, as `docker save prom/prometheus:v3.0.0 prom/prometheus:latest` gives.
+TWO_TAGS = {"path": "/images/two-tags.tar",
+            "images": [{"tags": ["prom/prometheus:v3.0.0", "prom/prometheus:latest"],
+                        "identity": IDENTITY}]}
+
+
+def inspect(tags, config=CONFIG, layers=LAYERS):
+    """An image as community.docker.docker_image_info returns it (`docker image inspect`)."""
+    return {
+        "Id": "sha256:" + "c" * 64,
+        "RepoTags": tags,
+        "Config": {"Hostname": "", "AttachStdin": False, "Image": "", "OnBuild": None,
+                   "Env": None, "Volumes": None, **config},
+        "RootFS": {"Type": "layers", "Layers": layers},
+    }
+
+
+@pytest.mark.parametrize(
+    ("archives", "images", "expected"),
+    [
+        ([PROMETHEUS], [], ["/images/prometheus.tar"]),
+        ([PROMETHEUS], None, ["/images/prometheus.tar"]),
+        ([PROMETHEUS], [inspect(["prom/prometheus:v2.55.0"])], ["/images/prometheus.tar"]),
+        ([PROMETHEUS], [inspect(["prom/prometheus:v3.0.0"])], []),
+        ([PROMETHEUS], [inspect(["prom/prometheus:latest", "prom/prometheus:v3.0.0"])], []),
+        ([PROMETHEUS], [inspect(["prom/prometheus:v3.0.0"], layers=LAYERS[:1])],
+         ["/images/prometheus.tar"]),
+        ([PROMETHEUS], [inspect(["prom/prometheus:v3.0.0"], config={**CONFIG, "Cmd": None})],
+         ["/images/prometheus.tar"]),
+        ([TWO_TAGS], [inspect(["prom/prometheus:v3.0.0"])], ["/images/two-tags.tar"]),
+        ([TWO_TAGS], [inspect(["prom/prometheus:v3.0.0"]), inspect(["prom/prometheus:latest"])],
+         []),
+        ([TWO_TAGS, PROMETHEUS], [inspect(["prom/prometheus:v3.0.0"])], ["/images/two-tags.tar"]),
+        ([PROMETHEUS, TWO_TAGS], None, ["/images/prometheus.tar", "/images/two-tags.tar"]),
+        ([], [inspect(["prom/prometheus:v3.0.0"])], []),
+    ],
+    ids=[
+        "no-images",
+        "images-none",
+        "tag-missing",
+        "same-identity",
+        "same-identity-among-other-tags",
+        "different-layers",
+        "different-config",
+        "one-of-two-tags-missing",
+        "both-tags-present",
+        "only-the-stale-archive",
+        "all-in-order",
+        "no-archives",
+    ],
+)
+def test_docker_archives_to_load(archives, images, expected):
+    assert docker_archives_to_load(archives, images) == expected
+
+
+@pytest.mark.parametrize(
+    ("archives", "expected"),
+    [
+        ([], []),
+        ([PROMETHEUS], ["prom/prometheus:v3.0.0"]),
+        ([TWO_TAGS, PROMETHEUS], ["prom/prometheus:latest", "prom/prometheus:v3.0.0"]),
+        ([{"path": "/images/stack.tar",
+           "images": [{"tags": ["redis:7", "alpine:3"], "identity": IDENTITY},
+                      {"tags": [], "identity": IDENTITY},
+                      {"tags": ["alpine:3", "minio/minio:latest"], "identity": IDENTITY}]}],
+         ["alpine:3", "minio/minio:latest", "redis:7"]),
+    ],
+    ids=["no-archives", "one-tag", "deduplicated", "sorted-across-images"],
+)
+def test_docker_archive_tags(archives, expected):
+    assert docker_archive_tags(archives) == expected
+
+
+def test_filter_module_exposes_the_filters():
+    assert FilterModule().filters() == {
+        "docker_daemon_action": daemon_action,
+        "docker_daemon_errors": daemon_errors,
+        "docker_archives_to_load": docker_archives_to_load,
+        "docker_archive_tags": docker_archive_tags,
+    }
