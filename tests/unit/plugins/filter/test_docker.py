@@ -28,8 +28,10 @@ TWO_TAGS = {"path": "/images/two-tags.tar",
                         "identity": IDENTITY}]}
 
 
-def inspect(tags, config=CONFIG, layers=LAYERS):
+def inspect(tags, config=None, layers=None):
     """An image as community.docker.docker_image_info returns it (`docker image inspect`)."""
+    config = CONFIG if config is None else config
+    layers = LAYERS if layers is None else layers
     return {
         "Id": "sha256:" + "c" * 64,
         "RepoTags": tags,
