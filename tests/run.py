@@ -74,7 +74,7 @@ STAGES = [
     ("sanity", lambda s: single(s, ["bash", "tests/sanity/run.sh"])),
     ("unit", lambda s: pytest(s, ["tests/unit"])),
     ("harness", lambda s: single(s, ["bash", "tests/harness/up"])),
-    ("images", lambda s: pytest(s, ["tests/harness"])),
+    ("images", lambda s: pytest(s, ["tests/harness", "tests/standins"])),
     ("integration", lambda s: pytest(s, ["tests/integration"])),
     ("molecule", molecule),
 ]

@@ -116,11 +116,11 @@ options:
       - Unset means V(false) for a new bucket and leaves an existing bucket as it is.
     type: bool
 notes:
-  - O(force=true) does not bypass object lock retention: locked versions make the deletion fail.
+  - O(force=true) does not bypass object lock retention; locked versions make the deletion fail.
   - Lifecycle rules with fields this module does not manage (transitions, tag filters) are kept
     when not named and O(purge_lifecycle_rules=false), and rewritten when named.
 author:
-  - microops.stack developers
+  - microops.stack developers (@microops)
 """
 
 EXAMPLES = r"""
@@ -488,7 +488,11 @@ def main():
     if not HAS_BOTO3:
         module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
 
-    bucket = Bucket(s3_client(module.params), module.params["endpoint_url"], module.params["name"])
+    try:
+        client = s3_client(module.params)
+    except ValueError as exc:  # botocore's "Invalid endpoint", before any request
+        module.fail_json(msg=format_error(module.params["endpoint_url"], module.params["name"], exc))
+    bucket = Bucket(client, module.params["endpoint_url"], module.params["name"])
     try:
         if module.params["state"] == "absent":
             changed, before, after = ensure_absent(module, bucket)

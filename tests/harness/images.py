@@ -11,6 +11,7 @@ import glob
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,8 +80,22 @@ class Built(Image):
 
     def build(self, inputs):
         args = [f"--build-arg={key}={value}" for key, value in {"BASE": self.base, **self.args}.items()]
-        run(["docker", "build", "--quiet", "--file", os.path.join(HERE, self.dockerfile), *args,
-             "--label", f"{LABEL_KEY}={inputs}", "--tag", self.tag, HERE], quiet=True)
+        with tempfile.TemporaryDirectory(prefix="microops-context-") as context:
+            # The harness files, plus this machine's CA bundle as host-ca.crt: where HTTPS goes
+            # through an intercepting proxy, only the host's bundle trusts it (not hashed: it is
+            # the machine's, not the image's).
+            shutil.copytree(HERE, context, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            with open(os.path.join(context, "host-ca.crt"), "wb") as handle:
+                if os.path.isfile(host_ca_bundle()):
+                    with open(host_ca_bundle(), "rb") as bundle:
+                        handle.write(bundle.read())
+            run(["docker", "build", "--quiet", "--file", os.path.join(context, self.dockerfile), *args,
+                 "--label", f"{LABEL_KEY}={inputs}", "--tag", self.tag, context], quiet=True)
+
+
+def host_ca_bundle():
+    return os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt"
 
 
 # Order matters: a base comes before the images built on it.
@@ -95,6 +110,9 @@ IMAGES = [
     Built("node-exporter:1.5", "node-exporter", "debian:12"),
     Built("probe:1", "probe", "debian:12", args={"VARIANT": "1"}),
     Built("probe:2", "probe", "debian:12", args={"VARIANT": "2"}),
+    Built("minio-standin:RELEASE.2025-09-07T16-13-09Z", "minio-standin", "debian:12",
+          files=("images/minio-standin/standin.py", "images/minio-standin/docker-entrypoint.sh",
+                 "images/minio-standin/requirements.txt")),
 ]
 
 # `docker save` archives for test hosts, delivered by the docker role's archive loading (as on
@@ -106,6 +124,8 @@ ARCHIVES = [
     ("prometheus-2.42.tar", "prometheus:2.42", "prometheus:2.42"),
     ("alertmanager-0.25.tar", "alertmanager:0.25", "alertmanager:0.25"),
     ("node-exporter-1.5.tar", "node-exporter:1.5", "node-exporter:1.5"),
+    ("minio-standin-RELEASE.2025-09-07T16-13-09Z.tar", "minio-standin:RELEASE.2025-09-07T16-13-09Z",
+     "minio-standin:RELEASE.2025-09-07T16-13-09Z"),
 ]
 ARCHIVE_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".cache", "harness", "archives")
 

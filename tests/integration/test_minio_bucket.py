@@ -1,0 +1,241 @@
+# Copyright: microops.stack developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""microops.stack.minio_bucket through ansible-playbook against moto's S3 server on loopback,
+once with this venv's boto3 and once with Debian 12's boto3 1.26. moto stands in for MinIO's S3
+API: it accepts any credentials, so signatures are not checked here."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from .conftest import free_port, run_module
+
+MODULE = "microops.stack.minio_bucket"
+# Not a substring of anything in the results: Ansible masks no_log values wherever they appear.
+SECRET = "moto-secret-0123456789"
+
+RULES = [
+    {"id": "expire-noncurrent", "noncurrent_expiration_days": 30},
+    {"id": "logs", "prefix": "logs/", "expiration_days": 7},
+]
+
+
+@pytest.fixture()
+def s3(moto_s3):
+    return boto3.client("s3", endpoint_url=moto_s3, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key=SECRET)
+
+
+@pytest.fixture()
+def bucket_name(request, target_python):
+    """A bucket per test and interpreter, so tests do not depend on each other."""
+    base = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")
+    return base[-55:].strip("-.") or "bucket"
+
+
+@pytest.fixture()
+def run(moto_s3, target_python, tmp_path):
+    def call(name, check=False, diff=False, **args):
+        args = dict({"endpoint_url": moto_s3, "access_key": "test", "secret_key": SECRET, "name": name}, **args)
+        return run_module(MODULE, args, target_python, tmp_path, check=check, diff=diff)
+    return call
+
+
+def full_args():
+    return dict(versioning="enabled", policy="download", lifecycle_rules=RULES, tags={"owner": "ops", "tier": 1})
+
+
+def live_policy(s3, name):
+    try:
+        return json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
+    except ClientError:
+        return None
+
+
+def live_tags(s3, name):
+    try:
+        return {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
+    except ClientError:
+        return {}
+
+
+def live_rules(s3, name):
+    try:
+        return sorted(r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"])
+    except ClientError:
+        return []
+
+
+def exists(s3, name):
+    try:
+        s3.head_bucket(Bucket=name)
+    except ClientError:
+        return False
+    return True
+
+
+def test_create_with_all_options_then_unchanged(run, s3, bucket_name):
+    result = run(bucket_name, diff=True, **full_args())
+    assert result["changed"] is True, result
+    assert result["diff"]["before"] == {}
+    assert s3.get_bucket_versioning(Bucket=bucket_name)["Status"] == "Enabled"
+    assert live_tags(s3, bucket_name) == {"owner": "ops", "tier": "1"}
+    assert live_rules(s3, bucket_name) == ["expire-noncurrent", "logs"]
+    policy = live_policy(s3, bucket_name)
+    assert [s["Action"] for s in policy["Statement"]] == [["s3:GetBucketLocation", "s3:ListBucket"], ["s3:GetObject"]]
+    assert result["bucket"]["versioning"] == "enabled"
+    assert result["bucket"]["object_lock"] is False
+
+    again = run(bucket_name, diff=True, **full_args())
+    assert again["changed"] is False, again
+    assert again["diff"]["before"] == again["diff"]["after"] == again["bucket"]
+    assert again["bucket"]["tags"] == {"owner": "ops", "tier": "1"}
+    assert [r["id"] for r in again["bucket"]["lifecycle_rules"]] == ["expire-noncurrent", "logs"]
+
+
+# Each option changed alone from full_args(): (changes, check of the server afterwards).
+CHANGES = {
+    "versioning-suspended": ({"versioning": "suspended"},
+                             lambda s3, b: s3.get_bucket_versioning(Bucket=b)["Status"] == "Suspended"),
+    "policy-public": ({"policy": "public"},
+                      lambda s3, b: "s3:PutObject" in live_policy(s3, b)["Statement"][1]["Action"]),
+    "policy-private": ({"policy": "private"}, lambda s3, b: live_policy(s3, b) is None),
+    "lifecycle-changed": ({"lifecycle_rules": [dict(RULES[0], noncurrent_expiration_days=60), RULES[1]]},
+                          lambda s3, b: s3.get_bucket_lifecycle_configuration(Bucket=b)["Rules"] is not None),
+    "lifecycle-purged": ({"lifecycle_rules": [RULES[1]]}, lambda s3, b: live_rules(s3, b) == ["logs"]),
+    "lifecycle-added-no-purge": ({"lifecycle_rules": [{"id": "markers", "expired_object_delete_marker": True}],
+                                  "purge_lifecycle_rules": False},
+                                 lambda s3, b: live_rules(s3, b) == ["expire-noncurrent", "logs", "markers"]),
+    "lifecycle-removed": ({"lifecycle_rules": []}, lambda s3, b: live_rules(s3, b) == []),
+    "tags-purged": ({"tags": {"owner": "dev"}}, lambda s3, b: live_tags(s3, b) == {"owner": "dev"}),
+    "tags-no-purge": ({"tags": {"owner": "dev"}, "purge_tags": False},
+                      lambda s3, b: live_tags(s3, b) == {"owner": "dev", "tier": "1"}),
+    "tags-removed": ({"tags": {}}, lambda s3, b: live_tags(s3, b) == {}),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_each_option_changed_alone(run, s3, bucket_name, change):
+    updates, server_check = CHANGES[change]
+    assert run(bucket_name, **full_args())["changed"] is True
+    args = dict(full_args(), **updates)
+    result = run(bucket_name, **args)
+    assert result["changed"] is True, result
+    assert server_check(s3, bucket_name)
+    assert run(bucket_name, **args)["changed"] is False
+
+
+def test_equal_policy_in_another_form_is_not_rewritten(run, s3, bucket_name):
+    assert run(bucket_name, policy="download")["changed"] is True
+    # The same policy as AWS users write it: "*" principal, single strings, no Sid, no Version.
+    document = {"Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::%s/*" % bucket_name},
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+         "Resource": "arn:aws:s3:::%s" % bucket_name},
+    ]}
+    stored = s3.get_bucket_policy(Bucket=bucket_name)["Policy"]
+    assert run(bucket_name, policy=document)["changed"] is False
+    assert s3.get_bucket_policy(Bucket=bucket_name)["Policy"] == stored
+    # And a document stored verbatim compares equal to the canned name.
+    s3.put_bucket_policy(Bucket=bucket_name, Policy=json.dumps(document))
+    assert run(bucket_name, policy="download")["changed"] is False
+
+
+def test_check_mode_writes_nothing(run, s3, bucket_name):
+    result = run(bucket_name, check=True, diff=True, **full_args())
+    assert result["changed"] is True
+    assert result["diff"]["before"] == {}
+    assert result["diff"]["after"]["versioning"] == "enabled"
+    assert not exists(s3, bucket_name)
+
+    assert run(bucket_name, **full_args())["changed"] is True
+    before = (live_policy(s3, bucket_name), live_tags(s3, bucket_name), live_rules(s3, bucket_name),
+              s3.get_bucket_versioning(Bucket=bucket_name)["Status"])
+    changed = dict(versioning="suspended", policy="public", lifecycle_rules=[], tags={"x": "y"})
+    result = run(bucket_name, check=True, diff=True, **changed)
+    assert result["changed"] is True
+    assert result["diff"]["after"]["tags"] == {"x": "y"}
+    assert result["diff"]["after"]["lifecycle_rules"] == []
+    assert result["diff"]["before"]["versioning"] == "enabled"
+    assert (live_policy(s3, bucket_name), live_tags(s3, bucket_name), live_rules(s3, bucket_name),
+            s3.get_bucket_versioning(Bucket=bucket_name)["Status"]) == before
+
+    result = run(bucket_name, check=True, state="absent", force=True)
+    assert result["changed"] is True
+    assert exists(s3, bucket_name)
+
+
+def test_object_lock_only_at_creation(run, s3, bucket_name):
+    result = run(bucket_name, object_lock=True)
+    assert result["changed"] is True, result
+    assert result["bucket"]["object_lock"] is True
+    assert s3.get_bucket_versioning(Bucket=bucket_name)["Status"] == "Enabled"
+    assert s3.get_object_lock_configuration(Bucket=bucket_name)["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    assert run(bucket_name, object_lock=True, versioning="enabled")["changed"] is False
+
+    refused = run(bucket_name, object_lock=False)
+    assert refused.get("failed") is True
+    assert "object lock can only be set when a bucket is created" in refused["msg"]
+    refused = run(bucket_name, versioning="suspended")
+    assert refused.get("failed") is True
+    assert "needs versioning enabled" in refused["msg"]
+    assert s3.get_bucket_versioning(Bucket=bucket_name)["Status"] == "Enabled"
+
+
+def test_refused_before_any_request(run, s3):
+    # A closed port: any request would fail with a connection error instead of these messages.
+    dead = "http://127.0.0.1:%d" % free_port()
+    cases = {
+        "Bad_Name": ({}, "must be 3 to 63 characters"),
+        "192.168.1.1": ({}, "must not be an IPv4 address"),
+        "minio": ({}, "reserved"),
+        "locked-suspended": ({"object_lock": True, "versioning": "suspended"}, "versioning=suspended is refused"),
+        "both-expirations": ({"lifecycle_rules": [{"id": "x", "expiration_days": 1, "expired_object_delete_marker": True}]},
+                             "mutually exclusive"),
+    }
+    for name, (args, message) in cases.items():
+        result = run(name, endpoint_url=dead, **args)
+        assert result.get("failed") is True, (name, result)
+        assert message in result["msg"], (name, result["msg"])
+    assert not exists(s3, "Bad_Name")
+
+
+def test_unreachable_endpoint_is_one_line(run, bucket_name):
+    dead = "http://127.0.0.1:%d" % free_port()
+    result = run(bucket_name, endpoint_url=dead)
+    assert result.get("failed") is True
+    assert "\n" not in result["msg"]
+    assert dead in result["msg"] and bucket_name in result["msg"] and "EndpointConnectionError" in result["msg"]
+
+
+def test_delete(run, s3, bucket_name):
+    assert run(bucket_name, state="absent")["changed"] is False
+    assert run(bucket_name, versioning="enabled")["changed"] is True
+    s3.put_object(Bucket=bucket_name, Key="a.txt", Body=b"one")
+    s3.put_object(Bucket=bucket_name, Key="a.txt", Body=b"two")
+    s3.delete_object(Bucket=bucket_name, Key="a.txt")  # only a delete marker and old versions left
+
+    refused = run(bucket_name, state="absent")
+    assert refused.get("failed") is True
+    assert "not empty" in refused["msg"] and "force=true" in refused["msg"]
+    assert exists(s3, bucket_name)
+
+    result = run(bucket_name, state="absent", force=True, diff=True)
+    assert result["changed"] is True, result
+    assert result["diff"]["before"]["versioning"] == "enabled"
+    assert result["diff"]["after"] == {}
+    assert not exists(s3, bucket_name)
+    assert run(bucket_name, state="absent", force=True)["changed"] is False
+
+
+def test_delete_empty(run, s3, bucket_name):
+    assert run(bucket_name)["changed"] is True
+    assert run(bucket_name)["changed"] is False
+    assert run(bucket_name, state="absent")["changed"] is True
+    assert not exists(s3, bucket_name)
+    assert run(bucket_name, state="absent")["changed"] is False

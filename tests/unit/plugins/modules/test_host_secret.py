@@ -1,0 +1,69 @@
+import json
+import os
+import stat
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.microops.stack.plugins.modules import host_secret
+
+
+def run(capsys, check_mode=False, **args):
+    if check_mode:
+        args["_ansible_check_mode"] = True
+    with patch_module_args(args), pytest.raises(SystemExit):
+        host_secret.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_generates_once_then_reads_back(tmp_path, capsys):
+    first = run(capsys, name="svc/password", directory=str(tmp_path), length=24)
+    second = run(capsys, name="svc/password", directory=str(tmp_path), length=24)
+    assert first["changed"] is True and second["changed"] is False
+    assert len(first["value"]) == 24 and first["value"].isalnum()
+    assert second["value"] == first["value"]
+    path = tmp_path / "svc" / "password"
+    assert path.read_text() == first["value"]
+    assert mode(path) == 0o600 and mode(tmp_path / "svc") == 0o700
+
+
+def test_supplied_value_replaces_the_file_once(tmp_path, capsys):
+    run(capsys, name="token", directory=str(tmp_path))
+    rotated = run(capsys, name="token", directory=str(tmp_path), value="from-vault-1234")
+    again = run(capsys, name="token", directory=str(tmp_path), value="from-vault-1234")
+    assert (rotated["changed"], again["changed"]) == (True, False)
+    assert (tmp_path / "token").read_text() == "from-vault-1234"
+
+
+def test_loose_permissions_are_tightened(tmp_path, capsys):
+    run(capsys, name="token", directory=str(tmp_path))
+    os.chmod(tmp_path / "token", 0o644)
+    result = run(capsys, name="token", directory=str(tmp_path))
+    assert result["changed"] is True and mode(tmp_path / "token") == 0o600
+
+
+def test_check_mode_writes_nothing(tmp_path, capsys):
+    result = run(capsys, check_mode=True, name="svc/password", directory=str(tmp_path / "new"))
+    assert result["changed"] is True and len(result["value"]) == 32
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"name": "../etc/shadow"}, "name must be letters, digits"),
+        ({"name": "a/b/c"}, "name must be letters, digits"),
+        ({"name": "ok", "value": ""}, "value for secret ok is empty"),
+        ({"name": "ok", "length": 4}, "length must be at least 8, got 4"),
+    ],
+)
+def test_bad_input_fails_before_any_write(tmp_path, capsys, args, message):
+    with patch_module_args({"directory": str(tmp_path / "d"), **args}), pytest.raises(SystemExit):
+        host_secret.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["failed"] is True and result["msg"].startswith(message)
+    assert not (tmp_path / "d").exists()
