@@ -34,6 +34,14 @@ options:
     description: Length of a generated value (letters and digits).
     type: int
     default: 32
+  mode:
+    description:
+      - C(0600) keeps the file root's alone. C(0640) lets group root read it too (and the
+        directories are then C(0750)), for containers that run as a user in group 0, such as
+        Grafana's (uid 472, gid 0).
+    type: str
+    choices: ["0600", "0640"]
+    default: "0600"
 attributes:
   check_mode:
     support: full
@@ -78,6 +86,7 @@ path:
 import os
 import re
 import secrets
+import stat
 import string
 
 from ansible.module_utils.basic import AnsibleModule
@@ -86,24 +95,25 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?$")
 _ALPHABET = string.ascii_letters + string.digits
 
 
-def _ensure_dir(module, path):
-    """Create a missing directory root-only; report whether anything changed."""
-    if os.path.isdir(path):
+def _ensure_dir(module, path, mode):
+    """Create a missing directory with `mode`, or set it; report whether anything changed."""
+    if os.path.isdir(path) and stat.S_IMODE(os.stat(path).st_mode) == mode:
         return False
     if not module.check_mode:
-        os.makedirs(path, mode=0o700, exist_ok=True)
-        os.chmod(path, 0o700)
+        os.makedirs(path, mode=mode, exist_ok=True)
+        os.chmod(path, mode)
     return True
 
 
-def _write(module, path, value):
+def _write(module, path, value, mode):
     if module.check_mode:
         return
     tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value)
     os.chown(tmp, 0, 0)
+    os.chmod(tmp, mode)
     os.replace(tmp, path)
 
 
@@ -114,6 +124,7 @@ def main():
             "directory": {"type": "path", "default": "/etc/microops"},
             "value": {"type": "str", "no_log": True},
             "length": {"type": "int", "default": 32},
+            "mode": {"type": "str", "default": "0600", "choices": ["0600", "0640"]},
         },
         supports_check_mode=True,
     )
@@ -126,8 +137,13 @@ def main():
         module.fail_json(msg=f"length must be at least 8, got {module.params['length']}")
 
     path = os.path.join(directory, name)
-    changed = _ensure_dir(module, directory)
-    changed |= _ensure_dir(module, os.path.dirname(path))
+    file_mode = int(module.params["mode"], 8)
+    dir_mode = 0o750 if file_mode & 0o040 else 0o700
+    changed = False
+    if not os.path.isdir(directory):  # an existing top directory keeps its own mode
+        changed = _ensure_dir(module, directory, 0o700)
+    if os.path.dirname(path) != directory:
+        changed |= _ensure_dir(module, os.path.dirname(path), dir_mode)
     current = None
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as handle:
@@ -136,11 +152,11 @@ def main():
     if value is None:
         value = "".join(secrets.choice(_ALPHABET) for _index in range(module.params["length"]))
     if value != current:
-        _write(module, path, value)
+        _write(module, path, value, file_mode)
         changed = True
-    elif os.stat(path).st_mode & 0o077 or os.stat(path).st_uid != 0:
+    elif stat.S_IMODE(os.stat(path).st_mode) != file_mode or os.stat(path).st_uid != 0:
         if not module.check_mode:
-            os.chmod(path, 0o600)
+            os.chmod(path, file_mode)
             os.chown(path, 0, 0)
         changed = True
     module.exit_json(changed=changed, value=value, path=path)

@@ -113,6 +113,8 @@ IMAGES = [
     Built("minio-standin:RELEASE.2025-09-07T16-13-09Z", "minio-standin", "debian:12",
           files=("images/minio-standin/standin.py", "images/minio-standin/docker-entrypoint.sh",
                  "images/minio-standin/requirements.txt")),
+    Built("grafana-standin:13.2.0", "grafana-standin", "debian:12",
+          files=("images/grafana-standin/standin.py", "images/grafana-standin/run.sh")),
 ]
 
 # `docker save` archives for test hosts, delivered by the docker role's archive loading (as on
@@ -126,6 +128,7 @@ ARCHIVES = [
     ("node-exporter-1.5.tar", "node-exporter:1.5", "node-exporter:1.5"),
     ("minio-standin-RELEASE.2025-09-07T16-13-09Z.tar", "minio-standin:RELEASE.2025-09-07T16-13-09Z",
      "minio-standin:RELEASE.2025-09-07T16-13-09Z"),
+    ("grafana-standin-13.2.0.tar", "grafana-standin:13.2.0", "grafana-standin:13.2.0"),
 ]
 ARCHIVE_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".cache", "harness", "archives")
 

@@ -67,3 +67,11 @@ def test_bad_input_fails_before_any_write(tmp_path, capsys, args, message):
     result = json.loads(capsys.readouterr().out)
     assert result["failed"] is True and result["msg"].startswith(message)
     assert not (tmp_path / "d").exists()
+
+
+def test_group_readable_mode_for_containers_in_group_root(tmp_path, capsys):
+    first = run(capsys, name="grafana/admin_password", directory=str(tmp_path), mode="0640")
+    again = run(capsys, name="grafana/admin_password", directory=str(tmp_path), mode="0640")
+    assert (first["changed"], again["changed"]) == (True, False)
+    assert mode(tmp_path / "grafana" / "admin_password") == 0o640
+    assert mode(tmp_path / "grafana") == 0o750

@@ -1,0 +1,727 @@
+#!/usr/bin/env python
+"""microops-test Grafana STAND-IN (datasource and service-account API only), not Grafana.
+
+Runs as `grafana server ...` (run.sh) inside microops-test/grafana-standin, standing in for
+grafana/grafana:13.2.0. Only what the collection uses, each part following the Grafana source
+(github.com/grafana/grafana) or docs named here:
+- settings from GF_* variables (docs: setup-grafana/configure-grafana, "Override configuration with
+  environment variables"): GF_SECURITY_ADMIN_USER (default admin), GF_SECURITY_ADMIN_PASSWORD
+  (default admin, conf/defaults.ini), applied only when the database is created (first start);
+  GF_AUTH_ANONYMOUS_ENABLED (default false), GF_USERS_ALLOW_SIGN_UP (default false; no sign-up
+  endpoint here either way), GF_SERVER_HTTP_PORT (default 3000). GF_*__FILE is run.sh's job.
+- database: sqlite file GF_PATHS_DATA/grafana.db (Grafana's default type sqlite3, path grafana.db).
+- authentication (pkg/services/authn/clients): basic auth of a user (password.go/basic.go: failure
+  401 "Invalid username or password"), Bearer service-account tokens (api_key.go: unknown
+  401 "Invalid API key", expired "Expired API key", a token used with another X-Grafana-Org-Id
+  401 "API key does not belong to the requested organization", messageId
+  api-key.organization-mismatch); no credentials: 401 {"message":"Unauthorized"} (middleware
+  reqSignedIn). No WWW-Authenticate challenge is sent (Grafana sends none).
+- GET /api/health (pkg/api/health.go): no auth, {"commit","database":"ok","version"}.
+- datasources (pkg/api/datasources.go, pkg/services/datasources/service/datasource.go and
+  store.go, pkg/services/datasources/errors.go and models.go): list, add, get/update/delete by
+  uid, get by name, health by uid; messages and status codes as in those files.
+- prometheus health (pkg/promlib/healthcheck.go): instant query `1+1` through the datasource URL.
+  Other types answer like a plugin without CheckHealth (pkg/plugins/errors.go
+  ErrMethodNotImplemented: 404 "Method not implemented", messageId plugin.notImplemented).
+- service accounts (pkg/services/serviceaccounts/api): POST /api/serviceaccounts (201),
+  GET /api/serviceaccounts/search, POST /api/serviceaccounts/:id/tokens ({id,name,key}).
+- provisioning (pkg/services/provisioning/datasources): GF_PATHS_PROVISIONING/datasources/*.yaml|yml,
+  apiVersion 1, deleteDatasources then datasources, $VAR/${VAR} expanded, readOnly = not editable,
+  at most one default per org (else the server does not start).
+- GET /metrics (pkg/api/api.go + pkg/infra/metrics): no auth, Prometheus text format.
+"""
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import signal
+import sqlite3
+import string
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import yaml
+
+BANNER = "microops-test Grafana STAND-IN, not Grafana"
+VERSION = "13.2.0"
+COMMIT = "microops-standin"
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+UID_RE = re.compile(r"^[a-zA-Z0-9\-_]*$")  # pkg/util/shortid_generator.go
+MAX_UID = 40
+MAX_NAME = 190  # datasource.go maxDatasourceNameLen
+MAX_URL = 255  # datasource.go maxDatasourceUrlLen
+# Plugin ids and their aliases (plugin.json "aliasIDs"): postgres is stored and shown as
+# grafana-postgresql-datasource (public/app/plugins/datasource/grafana-postgresql-datasource).
+ALIASES = {"postgres": "grafana-postgresql-datasource"}
+CORE_TYPES = {
+    "prometheus": "Prometheus", "alertmanager": "Alertmanager", "elasticsearch": "Elasticsearch",
+    "loki": "Loki", "grafana-postgresql-datasource": "PostgreSQL", "mysql": "MySQL", "tempo": "Tempo",
+    "jaeger": "Jaeger", "zipkin": "Zipkin", "influxdb": "InfluxDB", "graphite": "Graphite",
+    "grafana-testdata-datasource": "TestData",
+}
+ROLES = ("None", "Viewer", "Editor", "Admin")
+LOCK = threading.RLock()
+
+
+def log(message):
+    print(f"grafana-standin: {message}", file=sys.stderr, flush=True)
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+class ApiError(Exception):
+    """An HTTP error with Grafana's body: {"message"} (response.Error) or, with message_id,
+    the errutil shape {"message","messageId","statusCode","traceID"}."""
+
+    def __init__(self, status, message, message_id=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.message_id = message_id
+
+    def body(self):
+        if self.message_id:
+            return {"message": self.message, "messageId": self.message_id, "statusCode": self.status, "traceID": ""}
+        return {"message": self.message}
+
+
+def hash_password(password, salt):
+    """pkg/util/encoding.go EncodePassword: PBKDF2-SHA256, 10000 rounds, 50 bytes, hex."""
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), 10000, 50).hex()
+
+
+def token_hash(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_token():
+    """pkg/components/satokengen: glsa_<32 alphanumerics>_<crc32 of them, 8 hex>."""
+    alphabet = string.ascii_letters + string.digits
+    secret = "".join(secrets.choice(alphabet) for index in range(32))
+    return f"glsa_{secret}_{binascii.crc32(secret.encode()):08x}"
+
+
+def short_uid():
+    """pkg/util/shortid_generator.go GenerateShortUID: 14 chars, starts with a letter."""
+    alphabet = string.ascii_lowercase + string.digits
+    return secrets.choice(string.ascii_lowercase) + "".join(secrets.choice(alphabet) for index in range(13))
+
+
+class Store:
+    """The sqlite database on the data volume; created (with the admin user) on first start."""
+
+    def __init__(self, path):
+        self.first_start = not os.path.exists(path)
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.executescript("""
+            CREATE TABLE IF NOT EXISTS user (id INTEGER PRIMARY KEY, login TEXT UNIQUE, email TEXT,
+                salt TEXT, password TEXT, is_admin INTEGER);
+            CREATE TABLE IF NOT EXISTS org (id INTEGER PRIMARY KEY, name TEXT UNIQUE);
+            CREATE TABLE IF NOT EXISTS org_user (org_id INTEGER, user_id INTEGER, role TEXT);
+            CREATE TABLE IF NOT EXISTS data_source (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id INTEGER,
+                version INTEGER, uid TEXT, name TEXT, type TEXT, access TEXT, url TEXT, user TEXT,
+                database TEXT, basic_auth INTEGER, basic_auth_user TEXT, with_credentials INTEGER,
+                is_default INTEGER, json_data TEXT, secure_json_data TEXT, read_only INTEGER,
+                api_version TEXT, created REAL, updated REAL, UNIQUE (org_id, name), UNIQUE (org_id, uid));
+            CREATE TABLE IF NOT EXISTS service_account (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id INTEGER,
+                name TEXT, login TEXT, role TEXT, UNIQUE (org_id, login));
+            CREATE TABLE IF NOT EXISTS sa_token (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id INTEGER,
+                sa_id INTEGER, name TEXT, hash TEXT UNIQUE, expires REAL, UNIQUE (org_id, name));
+        """)
+
+    def init_first_start(self, user, password):
+        """pkg/services/user/userimpl + pkg/server: the admin user and Main Org. on an empty database."""
+        salt = secrets.token_hex(5)
+        with LOCK:
+            self.db.execute("INSERT INTO org (id, name) VALUES (1, 'Main Org.')")
+            self.db.execute("INSERT INTO user (id, login, email, salt, password, is_admin) VALUES (1, ?, ?, ?, ?, 1)",
+                            (user, "admin@localhost", salt, hash_password(password, salt)))
+            self.db.execute("INSERT INTO org_user (org_id, user_id, role) VALUES (1, 1, 'Admin')")
+
+    def query(self, sql, args=()):
+        with LOCK:
+            return self.db.execute(sql, args).fetchall()
+
+    def one(self, sql, args=()):
+        rows = self.query(sql, args)
+        return rows[0] if rows else None
+
+    def execute(self, sql, args=()):
+        with LOCK:
+            return self.db.execute(sql, args)
+
+
+STORE = None
+
+
+# ---------------------------------------------------------------- datasources
+def to_dto(row, single=True):
+    """pkg/api/datasources.go convertModelToDtos (single) and the GetDataSources list item."""
+    ds_type = row["type"]
+    dto = {
+        "id": row["id"], "uid": row["uid"], "orgId": row["org_id"], "name": row["name"], "type": ds_type,
+        "typeLogoUrl": f"public/plugins/{ds_type}/img/logo.svg" if ds_type in CORE_TYPES else "public/img/icn-datasource.svg",
+        "access": row["access"], "url": row["url"], "user": row["user"], "database": row["database"],
+        "basicAuth": bool(row["basic_auth"]), "isDefault": bool(row["is_default"]),
+        "jsonData": json.loads(row["json_data"]), "readOnly": bool(row["read_only"]),
+    }
+    if not single:
+        dto["typeName"] = CORE_TYPES.get(ds_type, ds_type)
+        return dto
+    secure = json.loads(row["secure_json_data"])
+    dto.update({
+        "basicAuthUser": row["basic_auth_user"], "withCredentials": bool(row["with_credentials"]),
+        "secureJsonFields": {key: True for key, value in secure.items() if value},
+        "version": row["version"],
+    })
+    if row["api_version"]:
+        dto["apiVersion"] = row["api_version"]
+    return dto
+
+
+def canonical_type(ds_type):
+    return ALIASES.get(ds_type, ds_type)
+
+
+def bind_command(body, update):
+    """web.Bind of AddDataSourceCommand / UpdateDataSourceCommand: JSON types must match the Go
+    struct, and the `binding:"Required"` fields name, type and access must be non-empty; any
+    failure is 400 "bad request data"."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad request data")
+    strings_ = ("name", "type", "access", "url", "user", "database", "basicAuthUser", "uid", "apiVersion")
+    bools = ("basicAuth", "withCredentials", "isDefault")
+    cmd = {}
+    for key in strings_:
+        value = body.get(key, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise ApiError(400, "bad request data")
+        cmd[key] = value
+    for key in bools:
+        value = body.get(key, False)
+        if value is None:
+            value = False
+        if not isinstance(value, bool):
+            raise ApiError(400, "bad request data")
+        cmd[key] = value
+    json_data = body.get("jsonData")
+    if json_data is not None and not isinstance(json_data, dict):
+        raise ApiError(400, "bad request data")
+    cmd["jsonData"] = json_data if json_data is not None else {}
+    secure = body.get("secureJsonData")
+    if secure is not None and (not isinstance(secure, dict) or not all(isinstance(v, str) for v in secure.values())):
+        raise ApiError(400, "bad request data")
+    cmd["secureJsonData"] = secure
+    version = body.get("version", 0) if update else 0
+    if version is None:
+        version = 0
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ApiError(400, "bad request data")
+    cmd["version"] = version
+    # Stricter than Grafana >= 11, which names a nameless datasource after its type
+    # (datasource.go getAvailableName): the binding:"Required" of models.go applies here.
+    for key in ("name", "type", "access"):
+        if not cmd[key]:
+            raise ApiError(400, "bad request data")
+    if cmd["access"] not in ("proxy", "direct"):
+        raise ApiError(400, "bad request data")  # stricter: Grafana stores any access string
+    return cmd
+
+
+def validate_settings(cmd):
+    """datasource.go prepareInstanceSettings global rules, then pkg/api/datasource ValidateURL."""
+    if len(cmd["name"]) > MAX_NAME:
+        raise ApiError(400, "Invalid datasource name.", "datasource.nameInvalid")
+    if len(cmd["url"]) > MAX_URL:
+        raise ApiError(400, "Invalid datasource url.", "datasource.urlInvalid")
+    if cmd["url"]:
+        url = cmd["url"] if "://" in cmd["url"] else "http://" + cmd["url"]
+        try:
+            parsed = urllib.parse.urlsplit(url)
+            if parsed.port is not None and not 0 < parsed.port < 65536:
+                raise ValueError(url)
+            if not parsed.hostname or any(c.isspace() for c in url):
+                raise ValueError(url)
+        except ValueError as exc:
+            raise ApiError(400, "Validation error, invalid URL") from exc
+
+
+def validate_uid(uid):
+    """pkg/util ValidateUID; store.go returns ErrDataSourceUIDInvalid (400)."""
+    if len(uid) > MAX_UID or not UID_RE.match(uid):
+        raise ApiError(400, "Invalid datasource UID.", "datasource.uidInvalid")
+
+
+def clear_other_defaults(org_id, ds_id):
+    """store.go updateIsDefaultFlag."""
+    STORE.execute("UPDATE data_source SET is_default=0 WHERE is_default=1 AND org_id=? AND id<>?", (org_id, ds_id))
+
+
+def add_datasource(org_id, cmd, read_only=False):
+    """datasource.go AddDataSource + store.go AddDataSource."""
+    with LOCK:
+        cmd = dict(cmd, type=canonical_type(cmd["type"]))
+        validate_settings(cmd)
+        if not STORE.one("SELECT id FROM data_source WHERE org_id=?", (org_id,)):
+            cmd["isDefault"] = True  # "Set the first created data source as default" (since 10.2.3)
+        if STORE.one("SELECT id FROM data_source WHERE org_id=? AND name=?", (org_id, cmd["name"])):
+            raise ApiError(409, "data source with the same name already exists")
+        uid = cmd["uid"]
+        if not uid:
+            uid = short_uid()
+        else:
+            validate_uid(uid)
+        if STORE.one("SELECT id FROM data_source WHERE org_id=? AND uid=?", (org_id, uid)):
+            raise ApiError(409, "data source with the same uid already exists")
+        now = time.time()
+        cursor = STORE.execute(
+            "INSERT INTO data_source (org_id, version, uid, name, type, access, url, user, database, basic_auth,"
+            " basic_auth_user, with_credentials, is_default, json_data, secure_json_data, read_only, api_version,"
+            " created, updated) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (org_id, uid, cmd["name"], cmd["type"], cmd["access"], cmd["url"], cmd["user"], cmd["database"],
+             int(cmd["basicAuth"]), cmd["basicAuthUser"], int(cmd["withCredentials"]), int(cmd["isDefault"]),
+             json.dumps(cmd["jsonData"]), json.dumps(cmd["secureJsonData"] or {}), int(read_only),
+             cmd["apiVersion"], now, now))
+        if cmd["isDefault"]:
+            clear_other_defaults(org_id, cursor.lastrowid)
+        return STORE.one("SELECT * FROM data_source WHERE id=?", (cursor.lastrowid,))
+
+
+def update_datasource(org_id, row, cmd, read_only=False):
+    """datasource.go UpdateDataSource + store.go UpdateDataSource: the whole datasource is
+    replaced by the command; secure fields not sent are kept (fillWithSecureJSONData); with a
+    version, the update applies only when stored version <= sent version and stores sent+1;
+    without one (0) it always applies and the version restarts at 1."""
+    with LOCK:
+        cmd = dict(cmd, type=canonical_type(cmd["type"]))
+        validate_settings(cmd)
+        if cmd["uid"]:
+            validate_uid(cmd["uid"])
+        uid = cmd["uid"] or row["uid"]
+        taken = STORE.one("SELECT id FROM data_source WHERE org_id=? AND name=?", (org_id, cmd["name"]))
+        if cmd["name"] != row["name"] and taken:
+            raise ApiError(409, "Failed to update datasource: data source with the same name already exists")
+        if uid != row["uid"] and STORE.one("SELECT id FROM data_source WHERE org_id=? AND uid=?", (org_id, uid)):
+            raise ApiError(409, "Failed to update datasource: data source with the same uid already exists")
+        secure = json.loads(row["secure_json_data"])
+        secure.update(cmd["secureJsonData"] or {})
+        version = cmd["version"]
+        if version != 0 and row["version"] > version:
+            raise ApiError(409, "Datasource has already been updated by someone else. Please reload and try again")
+        STORE.execute(
+            "UPDATE data_source SET version=?, uid=?, name=?, type=?, access=?, url=?, user=?, database=?,"
+            " basic_auth=?, basic_auth_user=?, with_credentials=?, is_default=?, json_data=?, secure_json_data=?,"
+            " read_only=?, api_version=?, updated=? WHERE id=?",
+            (version + 1, uid, cmd["name"], cmd["type"], cmd["access"], cmd["url"], cmd["user"], cmd["database"],
+             int(cmd["basicAuth"]), cmd["basicAuthUser"], int(cmd["withCredentials"]), int(cmd["isDefault"]),
+             json.dumps(cmd["jsonData"]), json.dumps(secure), int(read_only), cmd["apiVersion"], time.time(),
+             row["id"]))
+        if cmd["isDefault"]:
+            clear_other_defaults(org_id, row["id"])
+        return STORE.one("SELECT * FROM data_source WHERE id=?", (row["id"],))
+
+
+def prometheus_health(row):
+    """pkg/promlib/healthcheck.go: instant query 1+1 at t=4s; OK only on a success answer."""
+    json_data = json.loads(row["json_data"])
+    secure = json.loads(row["secure_json_data"])
+    method = str(json_data.get("httpMethod") or "POST").upper()
+    base = row["url"] if "://" in row["url"] else "http://" + row["url"]
+    params = urllib.parse.urlencode({"query": "1+1", "time": "4"})
+    url = base.rstrip("/") + "/api/v1/query"
+    if method == "GET":
+        request = urllib.request.Request(url + "?" + params, method="GET")
+    else:
+        request = urllib.request.Request(url, data=params.encode(), method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    if row["basic_auth"]:
+        creds = f"{row['basic_auth_user']}:{secure.get('basicAuthPassword', '')}"
+        request.add_header("Authorization", "Basic " + base64.b64encode(creds.encode()).decode())
+    timeout = json_data.get("timeout") or 30
+    suffix = " - There was an error returned querying the Prometheus API."
+    try:
+        with urllib.request.urlopen(request, timeout=float(timeout)) as response:
+            answer = json.loads(response.read().decode())
+    except urllib.error.HTTPError as exc:
+        return 400, {"status": "ERROR", "message": f"bad_response: {exc.code} {exc.reason}" + suffix}
+    except (OSError, ValueError) as exc:
+        return 400, {"status": "ERROR", "message": f"{exc}" + suffix}
+    if not isinstance(answer, dict) or answer.get("status") != "success":
+        return 400, {"status": "ERROR", "message": "unexpected response from Prometheus" + suffix}
+    return 200, {"status": "OK", "message": "Successfully queried the Prometheus API."}
+
+
+# ---------------------------------------------------------------- provisioning
+ENV_RE = re.compile(r"\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
+
+
+def expand(value):
+    """pkg/services/provisioning/values: $VAR and ${VAR} from the environment."""
+    if isinstance(value, str):
+        return ENV_RE.sub(lambda m: os.environ.get(m.group(1) or m.group(2), ""), value)
+    if isinstance(value, list):
+        return [expand(v) for v in value]
+    if isinstance(value, dict):
+        return {k: expand(v) for k, v in value.items()}
+    return value
+
+
+def provision(directory):
+    """pkg/services/provisioning/datasources config_reader.go + datasources.go."""
+    if not os.path.isdir(directory):
+        return
+    configs = []
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith((".yaml", ".yml")):
+            continue
+        path = os.path.join(directory, name)
+        with open(path, encoding="utf-8") as handle:
+            try:
+                config = yaml.safe_load(handle) or {}
+            except yaml.YAMLError as exc:
+                fail(f"Failed to provision data sources: could not parse {path}: {exc}")
+        if config.get("apiVersion", 0) != 1:
+            fail(f"Failed to provision data sources: {path}: only apiVersion 1 is supported by the stand-in")
+        configs.append((path, config))
+    defaults = {}
+    for path, config in configs:
+        for ds in config.get("datasources") or []:
+            org = int(ds.get("orgId") or 1)
+            if ds.get("isDefault"):
+                defaults[org] = defaults.get(org, 0) + 1
+                if defaults[org] > 1:
+                    fail("Failed to provision data sources: datasource.yaml config is invalid. "
+                         "Only one datasource per organization can be marked as default")
+            if not ds.get("name"):
+                fail(f"Failed to provision data sources: {path}: datasource name is required")
+    for path, config in configs:
+        for item in config.get("deleteDatasources") or []:
+            STORE.execute("DELETE FROM data_source WHERE org_id=? AND name=?", (int(item.get("orgId") or 1), item.get("name")))
+        for ds in config.get("datasources") or []:
+            ds = expand(ds)
+            org = int(ds.get("orgId") or 1)
+            cmd = {"name": ds["name"], "type": ds.get("type", ""), "access": ds.get("access") or "proxy",
+                   "url": ds.get("url", ""), "user": ds.get("user", ""), "database": ds.get("database", ""),
+                   "basicAuth": bool(ds.get("basicAuth")), "basicAuthUser": ds.get("basicAuthUser", ""),
+                   "withCredentials": bool(ds.get("withCredentials")), "isDefault": bool(ds.get("isDefault")),
+                   "jsonData": ds.get("jsonData") or {}, "secureJsonData": {k: str(v) for k, v in (ds.get("secureJsonData") or {}).items()},
+                   "uid": ds.get("uid", ""), "apiVersion": "", "version": int(ds.get("version") or 0)}
+            read_only = not ds.get("editable", False)
+            try:
+                existing = STORE.one("SELECT * FROM data_source WHERE org_id=? AND name=?", (org, cmd["name"]))
+                if existing:
+                    cmd["version"] = max(cmd["version"], existing["version"])
+                    update_datasource(org, existing, cmd, read_only=read_only)
+                else:
+                    add_datasource(org, cmd, read_only=read_only)
+            except ApiError as exc:
+                fail(f"Failed to provision data sources: {path}: {cmd['name']}: {exc.message}")
+            log(f"provisioned datasource {cmd['name']!r} (org {org}) from {path}")
+
+
+def fail(message):
+    log(message)
+    sys.exit(1)
+
+
+# ---------------------------------------------------------------- HTTP
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Grafana-standin"
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        log(f"{self.address_string()} {format % args}")
+
+    def send(self, status, body, content_type="application/json"):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw or b"null")
+        except ValueError as exc:
+            raise ApiError(400, "bad request data") from exc
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_HEAD(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
+    def do_PATCH(self):
+        self.dispatch("PATCH")
+
+    def dispatch(self, method):
+        path = urllib.parse.urlsplit(self.path).path
+        try:
+            if path == "/api/health" and method == "GET":
+                self.send(200, {"commit": COMMIT, "database": "ok", "version": VERSION})
+                return
+            if path == "/metrics" and method == "GET":
+                self.send(200, metrics().encode(), METRICS_TYPE)
+                return
+            if not path.startswith("/api/"):
+                raise ApiError(404, "Not found")
+            ident = self.authenticate()
+            status, body = route(method, path, ident, self)
+            self.send(status, body)
+        except ApiError as exc:
+            self.send(exc.status, exc.body())
+
+    def authenticate(self):
+        """Returns {"org": id, "role": role, "kind": "user"|"token"|"anonymous"}."""
+        header_org = self.headers.get("X-Grafana-Org-Id")
+        requested = None
+        if header_org:
+            try:
+                requested = int(header_org)
+            except ValueError as exc:
+                raise ApiError(400, "bad request data: invalid X-Grafana-Org-Id") from exc
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            return token_identity(auth[len("Bearer "):].strip(), requested)
+        if auth.startswith("Basic "):
+            try:
+                login, sep, password = base64.b64decode(auth[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ApiError(401, "Invalid username or password", "password-auth.failed") from exc
+            if not sep:
+                raise ApiError(401, "Invalid username or password", "password-auth.failed")
+            if login == "api_key":
+                return token_identity(password, requested)
+            user = STORE.one("SELECT * FROM user WHERE login=? OR email=?", (login, login))
+            if not user or not hmac.compare_digest(user["password"], hash_password(password, user["salt"])):
+                raise ApiError(401, "Invalid username or password", "password-auth.failed")
+            org = requested or 1
+            member = STORE.one("SELECT role FROM org_user WHERE org_id=? AND user_id=?", (org, user["id"]))
+            if not member:
+                # Stand-in choice (not verified in Grafana's source): a user is refused in an org
+                # they do not belong to.
+                raise ApiError(401, "Unauthorized")
+            return {"org": org, "role": member["role"], "kind": "user"}
+        if env_bool("GF_AUTH_ANONYMOUS_ENABLED"):
+            return {"org": 1, "role": os.environ.get("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer"), "kind": "anonymous"}
+        raise ApiError(401, "Unauthorized")
+
+
+def token_identity(key, requested):
+    """pkg/services/authn/clients/api_key.go Authenticate + validateApiKey."""
+    token = STORE.one("SELECT * FROM sa_token WHERE hash=?", (token_hash(key),))
+    if not token:
+        raise ApiError(401, "Invalid API key", "api-key.invalid")
+    if token["expires"] and token["expires"] <= time.time():
+        raise ApiError(401, "Expired API key", "api-key.expired")
+    org = requested or token["org_id"]
+    if org != token["org_id"]:
+        raise ApiError(401, "API key does not belong to the requested organization", "api-key.organization-mismatch")
+    account = STORE.one("SELECT * FROM service_account WHERE id=?", (token["sa_id"],))
+    return {"org": token["org_id"], "role": account["role"], "kind": "token"}
+
+
+def require_admin(ident, action):
+    """Org Admin is needed for datasources and service accounts (RBAC fixed roles of Grafana OSS);
+    stricter for Editor/Viewer reads, which the stand-in refuses too."""
+    if ident["role"] != "Admin":
+        raise ApiError(403, f"You'll need additional permissions to perform this action. Permissions needed: {action}")
+
+
+def route(method, path, ident, handler):  # pylint: disable=too-many-return-statements,too-many-branches
+    parts = [urllib.parse.unquote(p) for p in path.split("/")[2:]]
+    org = ident["org"]
+    if parts[0] == "datasources":
+        if parts == ["datasources"] and method == "GET":
+            require_admin(ident, "datasources:read")
+            rows = STORE.query("SELECT * FROM data_source WHERE org_id=?", (org,))
+            return 200, sorted((to_dto(r, single=False) for r in rows), key=lambda d: d["name"].lower())
+        if parts == ["datasources"] and method == "POST":
+            require_admin(ident, "datasources:create")
+            row = add_datasource(org, bind_command(handler.body(), update=False))
+            return 200, {"message": "Datasource added", "id": row["id"], "name": row["name"], "datasource": to_dto(row)}
+        if len(parts) == 3 and parts[1] == "name" and method == "GET":
+            require_admin(ident, "datasources:read")
+            row = STORE.one("SELECT * FROM data_source WHERE org_id=? AND name=?", (org, parts[2]))
+            if not row:
+                raise ApiError(404, "Data source not found")
+            return 200, to_dto(row)
+        if len(parts) == 4 and parts[1] == "uid" and parts[3] == "health" and method == "GET":
+            require_admin(ident, "datasources:query")
+            if len(parts[2]) > MAX_UID or not UID_RE.match(parts[2]):
+                raise ApiError(400, "UID is invalid")
+            row = STORE.one("SELECT * FROM data_source WHERE org_id=? AND uid=?", (org, parts[2]))
+            if not row:
+                raise ApiError(500, "Unable to load datasource metadata")  # DataSourceCache: not-found is not mapped
+            if row["type"] == "prometheus":
+                return prometheus_health(row)
+            raise ApiError(404, "Method not implemented", "plugin.notImplemented")
+        if len(parts) == 3 and parts[1] == "uid":
+            return datasource_by_uid(method, parts[2], ident, handler)
+    if parts[0] == "serviceaccounts":
+        return service_accounts(method, parts, ident, handler)
+    raise ApiError(404, "Not found")
+
+
+def datasource_by_uid(method, uid, ident, handler):
+    org = ident["org"]
+    row = STORE.one("SELECT * FROM data_source WHERE org_id=? AND uid=?", (org, uid))
+    if method == "GET":
+        require_admin(ident, "datasources:read")
+        if not row:
+            raise ApiError(404, "Data source not found")
+        return 200, to_dto(row)
+    if method == "PUT":
+        require_admin(ident, "datasources:write")
+        cmd = bind_command(handler.body(), update=True)
+        if not row:
+            raise ApiError(404, "Data source not found")
+        if row["read_only"]:
+            raise ApiError(403, "Cannot update read-only data source")
+        row = update_datasource(org, row, cmd)
+        return 200, {"message": "Datasource updated", "id": row["id"], "name": row["name"], "datasource": to_dto(row)}
+    if method == "DELETE":
+        require_admin(ident, "datasources:delete")
+        if not row:
+            raise ApiError(404, "Data source not found")
+        if row["read_only"]:
+            raise ApiError(403, "Cannot delete read-only data source")
+        STORE.execute("DELETE FROM data_source WHERE id=?", (row["id"],))
+        return 200, {"message": "Data source deleted", "id": row["id"]}
+    raise ApiError(404, "Not found")
+
+
+def sa_dto(row):
+    tokens = STORE.one("SELECT COUNT(*) AS n FROM sa_token WHERE sa_id=?", (row["id"],))["n"]
+    return {"id": row["id"], "name": row["name"], "login": row["login"], "orgId": row["org_id"],
+            "isDisabled": False, "role": row["role"], "tokens": tokens,
+            "avatarUrl": "/avatar/" + hashlib.md5(row["name"].encode(), usedforsecurity=False).hexdigest()}
+
+
+def service_accounts(method, parts, ident, handler):
+    """pkg/services/serviceaccounts/api/api.go and token.go."""
+    org = ident["org"]
+    require_admin(ident, "serviceaccounts:write" if method == "POST" else "serviceaccounts:read")
+    if parts == ["serviceaccounts"] and method == "POST":
+        body = handler.body()
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"].strip():
+            raise ApiError(400, "Bad request data")
+        role = body.get("role") or "Viewer"
+        if role not in ROLES:
+            raise ApiError(400, "invalid role value: " + str(role))
+        login = "sa-" + str(org) + "-" + re.sub(r"[^a-z0-9]+", "-", body["name"].lower()).strip("-")
+        with LOCK:
+            if STORE.one("SELECT id FROM service_account WHERE org_id=? AND (login=? OR name=?)", (org, login, body["name"])):
+                raise ApiError(409, "service account already exists", "serviceaccounts.ErrAlreadyExists")
+            cursor = STORE.execute("INSERT INTO service_account (org_id, name, login, role) VALUES (?, ?, ?, ?)",
+                                   (org, body["name"], login, role))
+            return 201, sa_dto(STORE.one("SELECT * FROM service_account WHERE id=?", (cursor.lastrowid,)))
+    if parts == ["serviceaccounts", "search"] and method == "GET":
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(handler.path).query)).get("query", "")
+        rows = STORE.query("SELECT * FROM service_account WHERE org_id=? AND (name LIKE ? OR login LIKE ?) ORDER BY login",
+                           (org, f"%{query}%", f"%{query}%"))
+        return 200, {"totalCount": len(rows), "serviceAccounts": [sa_dto(r) for r in rows], "page": 1, "perPage": 1000}
+    if len(parts) == 3 and parts[2] == "tokens" and method == "POST":
+        if not parts[1].isdigit():
+            raise ApiError(400, "Service Account ID is invalid")
+        account = STORE.one("SELECT * FROM service_account WHERE org_id=? AND id=?", (org, int(parts[1])))
+        if not account:
+            raise ApiError(404, "Failed to retrieve service account")
+        body = handler.body()
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"]:
+            raise ApiError(400, "Bad request data")
+        ttl = body.get("secondsToLive", 0) or 0
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0:
+            raise ApiError(400, "Bad request data")
+        key = new_token()
+        with LOCK:
+            if STORE.one("SELECT id FROM sa_token WHERE org_id=? AND name=?", (org, body["name"])):
+                raise ApiError(409, "service account token with given name already exists in the organization",
+                               "serviceaccounts.ErrTokenAlreadyExists")
+            cursor = STORE.execute("INSERT INTO sa_token (org_id, sa_id, name, hash, expires) VALUES (?, ?, ?, ?, ?)",
+                                   (org, account["id"], body["name"], token_hash(key), time.time() + ttl if ttl else None))
+        return 200, {"id": cursor.lastrowid, "name": body["name"], "key": key}
+    raise ApiError(404, "Not found")
+
+
+def metrics():
+    """pkg/infra/metrics/metrics.go names: grafana_build_info, grafana_stat_totals_datasource
+    (label dstype), grafana_stat_total_users."""
+    lines = [
+        "# HELP grafana_build_info A metric with a constant '1' value labeled by version, revision, branch, and goversion from which Grafana was built",
+        "# TYPE grafana_build_info gauge",
+        f'grafana_build_info{{branch="HEAD",edition="oss",goversion="standin",revision="{COMMIT}",version="{VERSION}"}} 1',
+        "# HELP grafana_stat_totals_datasource total number of defined datasources, labeled by pluginId",
+        "# TYPE grafana_stat_totals_datasource gauge",
+    ]
+    for row in STORE.query("SELECT type, COUNT(*) AS n FROM data_source GROUP BY type ORDER BY type"):
+        lines.append(f'grafana_stat_totals_datasource{{dstype="{row["type"]}"}} {row["n"]}')
+    users = STORE.one("SELECT COUNT(*) AS n FROM user")["n"]
+    lines += ["# HELP grafana_stat_total_users total amount of users", "# TYPE grafana_stat_total_users gauge",
+              f"grafana_stat_total_users {users}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    global STORE  # pylint: disable=global-statement
+    print(BANNER, flush=True)
+    log(BANNER)
+    if argv[:1] != ["server"]:
+        fail(f"usage: grafana server [...] (the stand-in implements only the server), got {argv[:1]}")
+    data = os.environ.get("GF_PATHS_DATA", "/var/lib/grafana")
+    for arg in argv[1:]:
+        if arg.startswith("cfg:default.paths.data="):
+            data = arg.split("=", 1)[1]
+    os.makedirs(data, exist_ok=True)
+    STORE = Store(os.path.join(data, "grafana.db"))
+    if STORE.first_start:
+        user = os.environ.get("GF_SECURITY_ADMIN_USER") or "admin"
+        password = os.environ.get("GF_SECURITY_ADMIN_PASSWORD") or "admin"
+        STORE.init_first_start(user, password)
+        log(f"created database {data}/grafana.db with admin user {user!r} (first start)")
+    else:
+        log(f"using existing database {data}/grafana.db: GF_SECURITY_ADMIN_* are not applied (not first start)")
+    provision(os.path.join(os.environ.get("GF_PATHS_PROVISIONING", "/etc/grafana/provisioning"), "datasources"))
+    port = int(os.environ.get("GF_SERVER_HTTP_PORT") or 3000)
+    server = ThreadingHTTPServer((os.environ.get("GF_SERVER_HTTP_ADDR") or "0.0.0.0", port), Handler)
+    server.daemon_threads = True
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # PID 1: stop promptly on docker stop
+    log(f"HTTP Server Listen address=[::]:{port} protocol=http")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

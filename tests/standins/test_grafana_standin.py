@@ -1,0 +1,316 @@
+"""The Grafana STAND-IN image (microops-test/grafana-standin, tests/harness/images/grafana-standin):
+Grafana's datasource and service-account HTTP API, first-start admin password, provisioning and
+/metrics, state in the /var/lib/grafana volume. These tests run against the stand-in, not Grafana;
+the datasource health test queries a real Prometheus (microops-test/prometheus, Debian's build).
+Needs the engine and images from tests/harness/up."""
+
+import base64
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+IMAGE = "microops-test/grafana-standin:13.2.0"
+PROMETHEUS = "microops-test/prometheus:2.42"
+PASSWORD = "standin-admin-pw-1"
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+PROM = {"name": "Prometheus", "type": "prometheus", "access": "proxy", "url": "http://prometheus:9090",
+        "uid": "prom-1", "user": "u", "database": "d", "jsonData": {"httpMethod": "POST"},
+        "secureJsonData": {"basicAuthPassword": "hidden-secret"}}
+
+
+def docker(*args, check=True):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=120)
+
+
+def basic(user, password):
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+class StandIn:
+    """One container of the stand-in image, port 3000 published on loopback."""
+
+    def __init__(self, volume, env=None, mounts=(), network=None):
+        self.name = f"microops-standin-grafana-{uuid.uuid4().hex[:8]}"
+        self.volume = volume
+        self.env = env if env is not None else {"GF_SECURITY_ADMIN_PASSWORD": PASSWORD}
+        self.mounts = mounts
+        self.network = network
+        self.base = None
+        self.auth = basic("admin", PASSWORD)
+
+    def run(self):
+        args = ["run", "-d", "--name", self.name, "-p", "127.0.0.1::3000", "-v", f"{self.volume}:/var/lib/grafana"]
+        if self.network:
+            args += ["--network", self.network]
+        for key, value in self.env.items():
+            args += ["-e", f"{key}={value}"]
+        for mount in self.mounts:
+            args += ["-v", mount]
+        docker(*args, IMAGE)
+        self.wait_ready()
+        return self
+
+    def wait_ready(self):
+        port = docker("port", self.name, "3000/tcp").stdout.split(":")[-1].strip()
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self.call("GET", "/api/health", auth=None)[0] == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"Grafana stand-in not ready within 30 s:\n{self.logs()}")
+            time.sleep(0.3)
+
+    def call(self, method, path, body=None, auth="default", headers=None):
+        headers = dict(headers or {})
+        if auth == "default":
+            auth = self.auth
+        if auth:
+            headers["Authorization"] = auth
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw, status, ctype = response.read().decode(), response.status, response.headers.get("Content-Type")
+        except urllib.error.HTTPError as exc:
+            raw, status, ctype = exc.read().decode(), exc.code, exc.headers.get("Content-Type")
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, (raw, ctype)
+
+    def restart(self):
+        docker("restart", "-t", "10", self.name)
+        self.wait_ready()
+
+    def logs(self):
+        result = docker("logs", self.name, check=False)
+        return result.stdout + result.stderr
+
+    def remove(self):
+        docker("rm", "-f", self.name, check=False)
+
+
+@pytest.fixture(name="volume")
+def volume_fixture():
+    name = f"microops-standin-grafana-{uuid.uuid4().hex[:8]}"
+    docker("volume", "create", name)
+    yield name
+    docker("volume", "rm", "-f", name, check=False)
+
+
+@pytest.fixture(name="standin")
+def standin_fixture(volume):
+    containers = []
+
+    def start(**kwargs):
+        container = StandIn(volume, **kwargs)
+        containers.append(container)
+        return container.run()
+    yield start
+    for container in containers:
+        container.remove()
+
+
+def test_standin_image_follows_grafana_conventions():
+    config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", IMAGE).stdout)
+    assert config["User"] == "472"
+    assert config["Entrypoint"] == ["/run.sh"]
+    assert not config.get("Cmd")
+    assert list(config["ExposedPorts"]) == ["3000/tcp"]
+    assert list(config["Volumes"]) == ["/var/lib/grafana"]
+    for var in ("GF_PATHS_DATA=/var/lib/grafana", "GF_PATHS_PROVISIONING=/etc/grafana/provisioning",
+                "GF_PATHS_CONFIG=/etc/grafana/grafana.ini", "GF_PATHS_HOME=/usr/share/grafana"):
+        assert var in config["Env"]
+    assert config["Labels"]["org.microops.standin"] == "grafana"
+    ids = docker("run", "--rm", "--entrypoint", "id", IMAGE).stdout
+    assert "uid=472" in ids and "gid=0(root)" in ids
+
+
+def test_standin_health_banner_and_401(standin):
+    grafana = standin()
+    assert grafana.call("GET", "/api/health", auth=None) == (200, {"commit": "microops-standin", "database": "ok", "version": "13.2.0"})
+    assert grafana.call("GET", "/api/datasources", auth=None) == (401, {"message": "Unauthorized"})
+    status, body = grafana.call("GET", "/api/datasources", auth=basic("admin", "wrong"))
+    assert status == 401 and body["message"] == "Invalid username or password"
+    assert "microops-test Grafana STAND-IN, not Grafana" in grafana.logs()
+
+
+def test_standin_metrics_content_type(standin):
+    grafana = standin()
+    grafana.call("POST", "/api/datasources", dict(PROM))
+    status, (text, ctype) = grafana.call("GET", "/metrics", auth=None)
+    assert status == 200 and ctype == METRICS_TYPE
+    assert 'grafana_build_info{' in text and 'version="13.2.0"' in text
+    assert 'grafana_stat_totals_datasource{dstype="prometheus"} 1' in text
+
+
+def test_standin_admin_password_from_file_and_first_start_only(standin, tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("from-a-file-pw\n", encoding="utf-8")
+    secret.chmod(0o644)
+    grafana = standin(env={"GF_SECURITY_ADMIN_USER": "boss", "GF_SECURITY_ADMIN_PASSWORD__FILE": "/run/secrets/pw"},
+                      mounts=(f"{secret}:/run/secrets/pw:ro",))
+    assert grafana.call("GET", "/api/datasources", auth=basic("boss", "from-a-file-pw"))[0] == 200
+    assert grafana.call("GET", "/api/datasources", auth=basic("admin", "admin"))[0] == 401
+    grafana.remove()
+    # Same volume, another password: not applied (the database exists already).
+    again = standin(env={"GF_SECURITY_ADMIN_USER": "boss", "GF_SECURITY_ADMIN_PASSWORD": "a-new-password"})
+    assert again.call("GET", "/api/datasources", auth=basic("boss", "from-a-file-pw"))[0] == 200
+    assert again.call("GET", "/api/datasources", auth=basic("boss", "a-new-password"))[0] == 401
+
+
+def test_standin_password_env_and_file_are_exclusive(volume, tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("x", encoding="utf-8")
+    name = f"microops-standin-grafana-{uuid.uuid4().hex[:8]}"
+    try:
+        result = docker("run", "--name", name, "-v", f"{volume}:/var/lib/grafana", "-v", f"{secret}:/run/secrets/pw:ro",
+                        "-e", "GF_SECURITY_ADMIN_PASSWORD=a", "-e", "GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/pw",
+                        IMAGE, check=False)
+        assert result.returncode == 1
+        assert "are exclusive" in result.stderr
+    finally:
+        docker("rm", "-f", name, check=False)
+
+
+def test_standin_datasource_crud_semantics(standin):
+    grafana = standin()
+    status, body = grafana.call("POST", "/api/datasources", dict(PROM))
+    assert status == 200 and body["message"] == "Datasource added"
+    first = body["datasource"]
+    assert first["isDefault"] is True  # first datasource of the org
+    assert first["version"] == 1 and first["uid"] == "prom-1"
+    assert first["secureJsonFields"] == {"basicAuthPassword": True}
+    assert "secureJsonData" not in first and "hidden-secret" not in json.dumps(body)
+    # Duplicate name, bad uids, missing type.
+    assert grafana.call("POST", "/api/datasources", dict(PROM, uid="other")) == (
+        409, {"message": "data source with the same name already exists"})
+    for bad in ("x" * 41, "bad uid", "bad/uid"):
+        status, body = grafana.call("POST", "/api/datasources", dict(PROM, name="n-" + bad[:5], uid=bad))
+        assert status == 400 and body["messageId"] == "datasource.uidInvalid"
+    assert grafana.call("POST", "/api/datasources", {"name": "no-type", "access": "proxy"})[0] == 400
+    # No uid: one is generated; second datasource is not the default; alias stored canonically.
+    status, body = grafana.call("POST", "/api/datasources", {"name": "PG", "type": "postgres", "access": "proxy",
+                                                             "url": "db:5432"})
+    assert status == 200
+    pg_ds = body["datasource"]
+    assert pg_ds["uid"] and pg_ds["isDefault"] is False and pg_ds["type"] == "grafana-postgresql-datasource"
+    assert grafana.call("GET", "/api/datasources/name/PG")[1]["type"] == "grafana-postgresql-datasource"
+    # PUT replaces the whole object; secure fields kept when not sent; version increments.
+    replacement = {"name": "Prometheus", "type": "prometheus", "access": "proxy", "url": "http://p2:9090", "version": 1}
+    status, body = grafana.call("PUT", "/api/datasources/uid/prom-1", replacement)
+    assert status == 200 and body["message"] == "Datasource updated"
+    updated = body["datasource"]
+    assert updated["version"] == 2 and updated["url"] == "http://p2:9090"
+    assert updated["user"] == "" and updated["database"] == "" and updated["jsonData"] == {}
+    assert updated["isDefault"] is False
+    assert updated["secureJsonFields"] == {"basicAuthPassword": True}
+    # Stale version: 409 with Grafana's text.
+    assert grafana.call("PUT", "/api/datasources/uid/prom-1", dict(PROM, version=1)) == (
+        409, {"message": "Datasource has already been updated by someone else. Please reload and try again"})
+    # Renaming onto an existing name.
+    assert grafana.call("PUT", "/api/datasources/uid/prom-1", dict(PROM, name="PG", version=2))[0] == 409
+    # Secure field replaced when sent.
+    status, body = grafana.call("PUT", "/api/datasources/uid/prom-1",
+                                dict(PROM, version=2, secureJsonData={"httpHeaderValue1": "v"}))
+    assert body["datasource"]["secureJsonFields"] == {"basicAuthPassword": True, "httpHeaderValue1": True}
+    names = [d["name"] for d in grafana.call("GET", "/api/datasources")[1]]
+    assert names == ["PG", "Prometheus"]
+    # Delete, then 404.
+    pg_id = pg_ds["id"]
+    assert grafana.call("DELETE", f"/api/datasources/uid/{pg_ds['uid']}") == (200, {"message": "Data source deleted", "id": pg_id})
+    assert grafana.call("GET", f"/api/datasources/uid/{pg_ds['uid']}") == (404, {"message": "Data source not found"})
+    assert grafana.call("DELETE", f"/api/datasources/uid/{pg_ds['uid']}") == (404, {"message": "Data source not found"})
+
+
+def test_standin_provisioned_datasource_is_read_only(standin, tmp_path):
+    prov = tmp_path / "datasources"
+    prov.mkdir()
+    (prov / "ds.yaml").write_text(
+        "apiVersion: 1\ndatasources:\n  - name: Provisioned\n    type: prometheus\n    uid: provisioned\n"
+        "    url: http://prometheus:9090\n    jsonData:\n      timeInterval: $INTERVAL\n", encoding="utf-8")
+    prov.chmod(0o755)
+    (prov / "ds.yaml").chmod(0o644)
+    grafana = standin(env={"GF_SECURITY_ADMIN_PASSWORD": PASSWORD, "INTERVAL": "15s"},
+                      mounts=(f"{prov}:/etc/grafana/provisioning/datasources:ro",))
+    status, body = grafana.call("GET", "/api/datasources/uid/provisioned")
+    assert status == 200 and body["readOnly"] is True and body["isDefault"] is True
+    assert body["jsonData"] == {"timeInterval": "15s"}
+    assert grafana.call("PUT", "/api/datasources/uid/provisioned", dict(PROM, name="Provisioned")) == (
+        403, {"message": "Cannot update read-only data source"})
+    assert grafana.call("DELETE", "/api/datasources/uid/provisioned") == (403, {"message": "Cannot delete read-only data source"})
+
+
+def test_standin_service_account_token_bound_to_org(standin):
+    grafana = standin()
+    status, account = grafana.call("POST", "/api/serviceaccounts", {"name": "ansible", "role": "Admin"})
+    assert status == 201 and account["role"] == "Admin"
+    assert grafana.call("POST", "/api/serviceaccounts", {"name": "ansible", "role": "Admin"})[0] == 409
+    status, token = grafana.call("POST", f"/api/serviceaccounts/{account['id']}/tokens", {"name": "t1"})
+    assert status == 200 and token["key"].startswith("glsa_")
+    bearer = "Bearer " + token["key"]
+    assert grafana.call("POST", "/api/datasources", dict(PROM), auth=bearer)[0] == 200
+    assert grafana.call("GET", "/api/datasources", auth=bearer, headers={"X-Grafana-Org-Id": "1"})[0] == 200
+    status, body = grafana.call("GET", "/api/datasources", auth=bearer, headers={"X-Grafana-Org-Id": "2"})
+    assert status == 401 and body["messageId"] == "api-key.organization-mismatch"
+    assert grafana.call("GET", "/api/datasources", auth="Bearer glsa_nope_00000000")[0] == 401
+    status, viewer = grafana.call("POST", "/api/serviceaccounts", {"name": "viewer", "role": "Viewer"})
+    key = grafana.call("POST", f"/api/serviceaccounts/{viewer['id']}/tokens", {"name": "t2"})[1]["key"]
+    assert grafana.call("POST", "/api/datasources", dict(PROM, name="x", uid="x"), auth="Bearer " + key)[0] == 403
+
+
+def test_standin_state_survives_restart_and_recreate(standin):
+    grafana = standin()
+    grafana.call("POST", "/api/datasources", dict(PROM))
+    account = grafana.call("POST", "/api/serviceaccounts", {"name": "ansible", "role": "Admin"})[1]
+    key = grafana.call("POST", f"/api/serviceaccounts/{account['id']}/tokens", {"name": "t1"})[1]["key"]
+    grafana.restart()
+    assert grafana.call("GET", "/api/datasources/uid/prom-1")[1]["secureJsonFields"] == {"basicAuthPassword": True}
+    grafana.remove()
+    again = standin(env={"GF_SECURITY_ADMIN_PASSWORD": "ignored-now"})
+    status, body = again.call("GET", "/api/datasources/uid/prom-1")
+    assert status == 200 and body["version"] == 1 and body["isDefault"] is True
+    assert again.call("GET", "/api/datasources", auth="Bearer " + key)[0] == 200
+
+
+def test_standin_datasource_health_against_real_prometheus(volume):
+    network = f"microops-standin-grafana-{uuid.uuid4().hex[:8]}"
+    docker("network", "create", network)
+    prometheus = f"{network}-prom"
+    grafana = StandIn(volume, network=network)
+    try:
+        docker("run", "-d", "--name", prometheus, "--network", network, "--network-alias", "prometheus", PROMETHEUS)
+        grafana.run()
+        grafana.call("POST", "/api/datasources", {"name": "P", "type": "prometheus", "access": "proxy",
+                                                  "url": "http://prometheus:9090", "uid": "p"})
+        grafana.call("POST", "/api/datasources", {"name": "Down", "type": "prometheus", "access": "proxy",
+                                                  "url": "http://nothing-here:9090", "uid": "down"})
+        grafana.call("POST", "/api/datasources", {"name": "ES", "type": "elasticsearch", "access": "proxy",
+                                                  "url": "http://es:9200", "uid": "es"})
+        deadline = time.monotonic() + 30
+        while True:
+            status, body = grafana.call("GET", "/api/datasources/uid/p/health")
+            if status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert (status, body) == (200, {"status": "OK", "message": "Successfully queried the Prometheus API."})
+        status, body = grafana.call("GET", "/api/datasources/uid/down/health")
+        assert status == 400 and body["status"] == "ERROR"
+        status, body = grafana.call("GET", "/api/datasources/uid/es/health")
+        assert status == 404 and body["messageId"] == "plugin.notImplemented"
+    finally:
+        grafana.remove()
+        docker("rm", "-f", prometheus, check=False)
+        docker("network", "rm", network, check=False)
