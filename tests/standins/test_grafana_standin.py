@@ -314,3 +314,91 @@ def test_standin_datasource_health_against_real_prometheus(volume):
         grafana.remove()
         docker("rm", "-f", prometheus, check=False)
         docker("network", "rm", network, check=False)
+
+
+def write_dashboard_provisioning(tmp_path, provider_yaml, dashboards):
+    """A provisioning/dashboards directory with one provider file and a directory of dashboard JSONs,
+    world-readable for the stand-in's user 472."""
+    prov = tmp_path / "prov-dashboards"
+    dash = tmp_path / "dashboards"
+    prov.mkdir()
+    dash.mkdir()
+    (prov / "provider.yaml").write_text(provider_yaml, encoding="utf-8")
+    for name, content in dashboards.items():
+        (dash / name).write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
+        (dash / name).chmod(0o644)
+    for path in (prov, dash):
+        path.chmod(0o755)
+    (prov / "provider.yaml").chmod(0o644)
+    return (f"{prov}:/etc/grafana/provisioning/dashboards:ro", f"{dash}:/var/lib/microops-dashboards:ro")
+
+
+PROVIDER = ("apiVersion: 1\nproviders:\n  - name: microops\n    orgId: 1\n    folder: Monitoring\n"
+            "    folderUid: microops-monitoring\n    type: file\n    disableDeletion: true\n"
+            "    updateIntervalSeconds: 30\n    allowUiUpdates: false\n"
+            "    options:\n      path: /var/lib/microops-dashboards\n      foldersFromFilesStructure: false\n")
+
+
+def test_standin_provisioned_dashboards_search_get_and_folder(standin, tmp_path):
+    mounts = write_dashboard_provisioning(tmp_path, PROVIDER, {
+        "node.json": {"uid": "node-exporter", "title": "Node Exporter", "tags": ["linux"], "id": 7, "panels": []},
+        "noid.json": {"title": "Without Uid", "panels": []},
+        "broken.json": "{not json",
+        "untitled.json": {"uid": "untitled", "panels": []},
+    })
+    grafana = standin(mounts=mounts)
+    status, hits = grafana.call("GET", "/api/search?type=dash-db")
+    assert status == 200
+    assert [h["title"] for h in hits] == ["Node Exporter", "Without Uid"]  # broken and untitled skipped
+    node, noid = hits
+    assert node["uid"] == "node-exporter" and node["type"] == "dash-db" and node["tags"] == ["linux"]
+    assert node["folderUid"] == "microops-monitoring" and node["folderTitle"] == "Monitoring"
+    assert node["url"] == "/d/node-exporter/node-exporter" and node["uri"] == "db/node-exporter"
+    assert node["isStarred"] is False
+    assert noid["uid"] and noid["uid"] != "node-exporter"  # generated
+    assert grafana.call("GET", "/api/search?type=dash-db&folderUIDs=microops-monitoring")[1] == hits
+    assert grafana.call("GET", "/api/search?type=dash-db&folderUIDs=elsewhere") == (200, [])
+    status, body = grafana.call("GET", "/api/dashboards/uid/node-exporter")
+    assert status == 200
+    assert body["dashboard"]["uid"] == "node-exporter" and body["dashboard"]["title"] == "Node Exporter"
+    assert body["dashboard"]["version"] == 1 and body["dashboard"]["id"] != 7
+    meta = body["meta"]
+    assert meta["provisioned"] is True and meta["provisionedExternalId"] == "node.json"
+    assert meta["folderUid"] == "microops-monitoring" and meta["folderTitle"] == "Monitoring"
+    assert meta["type"] == "db" and meta["slug"] == "node-exporter"
+    assert grafana.call("GET", f"/api/dashboards/uid/{noid['uid']}")[1]["dashboard"]["title"] == "Without Uid"
+    status, folder = grafana.call("GET", "/api/folders/microops-monitoring")
+    assert status == 200 and folder["uid"] == "microops-monitoring" and folder["title"] == "Monitoring"
+    assert grafana.call("GET", "/api/dashboards/uid/nope") == (404, {"message": "Dashboard not found"})
+    assert grafana.call("GET", "/api/folders/nope") == (404, {"status": "not-found", "message": "folder not found"})
+    assert grafana.call("GET", "/api/dashboards/uid/node-exporter", auth=None) == (401, {"message": "Unauthorized"})
+    assert grafana.call("GET", "/api/search?type=dash-db", auth=None)[0] == 401
+    assert "failed to load dashboard from" in grafana.logs()
+    # Same files after a restart: same generated uid, same version.
+    grafana.restart()
+    status, again = grafana.call("GET", "/api/search?type=dash-db")
+    assert [h["uid"] for h in again] == ["node-exporter", noid["uid"]]
+    assert grafana.call("GET", "/api/dashboards/uid/node-exporter")[1]["dashboard"]["version"] == 1
+
+
+@pytest.mark.parametrize("provider, error", [
+    ("apiVersion: 2\nproviders:\n  - name: p\n    type: file\n    options:\n      path: /var/lib/microops-dashboards\n",
+     "only apiVersion 1"),
+    ("apiVersion: 1\nproviders:\n  - name: p\n    type: s3\n    options:\n      path: /var/lib/microops-dashboards\n",
+     "type s3 is not supported"),
+    ("apiVersion: 1\nproviders:\n  - name: p\n    type: file\n    options: {}\n",
+     "path param is not a string"),
+    ("apiVersion: 1\nproviders: [\n", "could not parse provisioning config file"),
+])
+def test_standin_broken_dashboard_provider_stops_start(volume, tmp_path, provider, error):
+    mounts = write_dashboard_provisioning(tmp_path, provider, {"a.json": {"uid": "a", "title": "A"}})
+    name = f"microops-standin-grafana-{uuid.uuid4().hex[:8]}"
+    try:
+        args = ["run", "--name", name, "-v", f"{volume}:/var/lib/grafana"]
+        for mount in mounts:
+            args += ["-v", mount]
+        result = docker(*args, IMAGE, check=False)
+        assert result.returncode == 1
+        assert "Failed to provision dashboard" in result.stderr and error in result.stderr
+    finally:
+        docker("rm", "-f", name, check=False)

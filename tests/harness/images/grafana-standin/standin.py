@@ -28,6 +28,12 @@ grafana/grafana:13.2.0. Only what the collection uses, each part following the G
 - provisioning (pkg/services/provisioning/datasources): GF_PATHS_PROVISIONING/datasources/*.yaml|yml,
   apiVersion 1, deleteDatasources then datasources, $VAR/${VAR} expanded, readOnly = not editable,
   at most one default per org (else the server does not start).
+- dashboard provisioning (pkg/services/provisioning/dashboards: config_reader.go, dashboard.go
+  getFileReaders, file_reader.go, types.go createDashboardJSON): GF_PATHS_PROVISIONING/dashboards/*.yaml|yml
+  providers, each loading every *.json under options.path into its folder; see provision_dashboards.
+- dashboards, folders, search (pkg/api/dashboard.go GetDashboard, pkg/api/folder.go GetFolderByUID +
+  pkg/api/apierrors/folder.go ToFolderErrorResponse, pkg/api/search.go + pkg/services/search/model
+  Hit): GET /api/dashboards/uid/:uid, GET /api/folders/:uid, GET /api/search. Read only.
 - GET /metrics (pkg/api/api.go + pkg/infra/metrics): no auth, Prometheus text format.
 """
 import base64
@@ -85,13 +91,16 @@ class ApiError(Exception):
     """An HTTP error with Grafana's body: {"message"} (response.Error) or, with message_id,
     the errutil shape {"message","messageId","statusCode","traceID"}."""
 
-    def __init__(self, status, message, message_id=None):
+    def __init__(self, status, message, message_id=None, status_text=None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.message_id = message_id
+        self.status_text = status_text
 
     def body(self):
+        if self.status_text:  # response.JSON(..., util.DynMap{"status": ..., "message": ...})
+            return {"status": self.status_text, "message": self.message}
         if self.message_id:
             return {"message": self.message, "messageId": self.message_id, "statusCode": self.status, "traceID": ""}
         return {"message": self.message}
@@ -140,6 +149,11 @@ class Store:
                 name TEXT, login TEXT, role TEXT, UNIQUE (org_id, login));
             CREATE TABLE IF NOT EXISTS sa_token (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id INTEGER,
                 sa_id INTEGER, name TEXT, hash TEXT UNIQUE, expires REAL, UNIQUE (org_id, name));
+            CREATE TABLE IF NOT EXISTS folder (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id INTEGER, uid TEXT,
+                title TEXT, version INTEGER, created REAL, updated REAL, UNIQUE (org_id, uid));
+            CREATE TABLE IF NOT EXISTS dashboard (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id INTEGER, uid TEXT,
+                title TEXT, slug TEXT, folder_uid TEXT, data TEXT, version INTEGER, created REAL, updated REAL,
+                provisioner TEXT, external_id TEXT, checksum TEXT, UNIQUE (org_id, uid));
         """)
 
     def init_first_start(self, user, password):
@@ -434,6 +448,278 @@ def provision(directory):
             log(f"provisioned datasource {cmd['name']!r} (org {org}) from {path}")
 
 
+# ---------------------------------------------------------------- dashboard provisioning
+def slugify(title):
+    """pkg/infra/slugify Slugify (ASCII subset): lower case, runs of other characters become '-'."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def dash_fail(message):
+    """pkg/services/provisioning/provisioning.go: ProvisionDashboards' error is logged as
+    "Failed to provision dashboard" and returned, so the server does not start (only
+    dashboards.ErrGetOrCreateFolder is tolerated there; the stand-in fails on that too: stricter)."""
+    fail(f"Failed to provision dashboard: {message}")
+
+
+DASHBOARD_PROVIDERS = {}  # provider name -> config, for meta.provisioned (allowUiUpdates)
+
+
+def read_dashboard_providers(directory):
+    """config_reader.go readConfig/parseConfigs + dashboard.go getFileReaders + file_reader.go
+    NewDashboardFileReader. Returns the provider configs; any error stops the server."""
+    providers = []
+    if not os.path.isdir(directory):
+        return providers
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith((".yaml", ".yml")):
+            continue
+        path = os.path.join(directory, name)
+        with open(path, encoding="utf-8") as handle:
+            try:
+                config = yaml.safe_load(handle)
+            except yaml.YAMLError as exc:
+                dash_fail(f"could not parse provisioning config file: {name} error: {exc}")
+        if config is None:
+            continue  # parseConfigs: an empty file yields no providers
+        # Stricter: Grafana reads apiVersion 0 (missing) as the deprecated v0 list format and any
+        # apiVersion > 0 as v1; the stand-in accepts only `apiVersion: 1` with a `providers` list.
+        if not isinstance(config, dict) or config.get("apiVersion") != 1:
+            dash_fail(f"could not parse provisioning config file: {name} error: only apiVersion 1 is supported by the stand-in")
+        items = config.get("providers") or []
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            dash_fail(f"could not parse provisioning config file: {name} error: providers must be a list of mappings")
+        for item in items:
+            provider = dict(item)
+            provider["orgId"] = provider.get("orgId") or 1  # readConfig: OrgID 0 becomes 1
+            if not STORE.one("SELECT id FROM org WHERE id=?", (provider["orgId"],)):
+                dash_fail(f"failed to provision dashboards with {provider.get('name', '')!r} reader: organization not found")
+            provider["type"] = provider.get("type") or "file"  # readConfig: empty type becomes "file"
+            if provider["type"] != "file":
+                dash_fail(f"type {provider['type']} is not supported")  # dashboard.go getFileReaders
+            options = provider.get("options") or {}
+            dash_path = options.get("path", options.get("folder"))  # "folder": deprecated alias of path
+            if not isinstance(dash_path, str):
+                dash_fail(f"failed to create file reader for config {provider.get('name', '')}: "
+                          "failed to load dashboards, path param is not a string")
+            if options.get("foldersFromFilesStructure") is True and provider.get("folder") and provider.get("folderUid"):
+                dash_fail(f"failed to create file reader for config {provider.get('name', '')}: "
+                          "'folder' and 'folderUID' should be empty using 'foldersFromFilesStructure' option")
+            # Stricter: Grafana logs "Cannot read directory" and fails this provider's disk walk.
+            if not os.path.isdir(dash_path):
+                dash_fail(f"provider {provider.get('name', '')!r}: Cannot read directory {dash_path}")
+            provider["path"] = os.path.realpath(dash_path)  # file_reader.go resolvedPath
+            providers.append(provider)
+    seen = {}
+    for provider in providers:  # readConfig logs "the same folder UID is used more than once"; stricter: fail
+        folder_uid = provider.get("folderUid")
+        if folder_uid:
+            seen[folder_uid] = seen.get(folder_uid, 0) + 1
+            if seen[folder_uid] > 1:
+                dash_fail(f"the same folder UID is used more than once folderUid={folder_uid}")
+    return providers
+
+
+def get_or_create_folder(org, folder_uid, title):
+    """file_reader.go getOrCreateFolder: by folderUid when given, else by title; created when missing;
+    uid "general" refused (dashboards.ErrFolderInvalidUID)."""
+    if not title:
+        return ""  # ErrFolderNameMissing: the dashboards go to the General (root) level
+    if folder_uid:
+        row = STORE.one("SELECT * FROM folder WHERE org_id=? AND uid=?", (org, folder_uid))
+    else:
+        row = STORE.one("SELECT * FROM folder WHERE org_id=? AND title=?", (org, title))
+    if folder_uid == "general" or (row and row["uid"] == "general"):
+        dash_fail("failed to get or create folder: Invalid folder UID")
+    if row:
+        return row["uid"]
+    uid = folder_uid or short_uid()
+    if len(uid) > MAX_UID or not UID_RE.match(uid):
+        dash_fail(f"failed to get or create folder with name {title!r}: uid contains illegal characters")
+    now = time.time()
+    STORE.execute("INSERT INTO folder (org_id, uid, title, version, created, updated) VALUES (?, ?, ?, 1, ?, ?)",
+                  (org, uid, title, now, now))
+    log(f"created folder {title!r} uid={uid} (org {org})")
+    return uid
+
+
+def provision_dashboards(directory):
+    """file_reader.go walkDisk: every *.json under the provider's path (directories starting with
+    '.' skipped); a file that is not JSON or whose dashboard has no title is logged ("failed to load
+    dashboard from") and skipped, as Grafana does; the others are saved with their uid (one is
+    generated when missing: the dashboard service's GenerateShortUID), an `id` in the file is
+    dropped, a changed file (checksum) bumps the version, and dashboards of the provider whose file
+    is gone are deleted (unprovisioned with disableDeletion). Loaded once at start: the stand-in
+    does not poll (updateIntervalSeconds)."""
+    providers = read_dashboard_providers(directory)
+    uids = {}
+    for provider in providers:
+        org, name, root = provider["orgId"], provider.get("name", ""), provider["path"]
+        from_files = (provider.get("options") or {}).get("foldersFromFilesStructure") is True
+        files = []
+        for current, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            files += [os.path.join(current, n) for n in sorted(names) if n.endswith(".json")]
+        found = set()
+        for path in files:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+            try:
+                data = json.loads(raw)
+                if not isinstance(data, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:
+                log(f"failed to load dashboard from  file={path} error={exc}")
+                continue
+            title = data.get("title")
+            if not isinstance(title, str) or not title:
+                log(f"failed to load dashboard from  file={path} error=Dashboard title cannot be empty")
+                continue
+            uid = data.get("uid") or ""
+            if not isinstance(uid, str) or len(uid) > MAX_UID or not UID_RE.match(uid):
+                log(f"failed to save dashboard file={path} error=uid contains illegal characters")
+                continue
+            if from_files:
+                parent = os.path.dirname(path)
+                folder_uid = get_or_create_folder(org, "", os.path.basename(parent) if parent != root else "")
+            else:
+                folder_uid = get_or_create_folder(org, provider.get("folderUid") or "", provider.get("folder") or "")
+            checksum = hashlib.md5(raw, usedforsecurity=False).hexdigest()
+            existing = STORE.one("SELECT * FROM dashboard WHERE org_id=? AND provisioner=? AND external_id=?", (org, name, path))
+            uid = uid or (existing["uid"] if existing else short_uid())
+            key = (org, uid)
+            if key in uids:
+                # file_reader.go usageTracker logs "the same 'uid' is used more than once"; stricter: fail.
+                dash_fail(f"the same 'uid' is used more than once uid={uid} provider={name} files={uids[key]},{path}")
+            uids[key] = path
+            found.add(path)
+            data.pop("id", None)
+            data["uid"] = uid
+            now = time.time()
+            same_uid = STORE.one("SELECT * FROM dashboard WHERE org_id=? AND uid=?", (org, uid))
+            target = existing or same_uid  # createDashboardJSON: SaveDashboardDTO.Overwrite = true
+            if existing and same_uid and existing["id"] != same_uid["id"]:
+                STORE.execute("DELETE FROM dashboard WHERE id=?", (existing["id"],))  # the file's uid changed
+                target = same_uid
+            if target:
+                unchanged = target["checksum"] == checksum and target["folder_uid"] == folder_uid
+                version = target["version"] if unchanged else target["version"] + 1
+                STORE.execute("UPDATE dashboard SET uid=?, title=?, slug=?, folder_uid=?, data=?, version=?, updated=?,"
+                              " provisioner=?, external_id=?, checksum=? WHERE id=?",
+                              (uid, title, slugify(title), folder_uid, json.dumps(data), version,
+                               target["updated"] if unchanged else now, name, path, checksum, target["id"]))
+            else:
+                STORE.execute("INSERT INTO dashboard (org_id, uid, title, slug, folder_uid, data, version, created, updated,"
+                              " provisioner, external_id, checksum) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+                              (org, uid, title, slugify(title), folder_uid, json.dumps(data), now, now, name, path, checksum))
+            log(f"provisioned dashboard {title!r} uid={uid} from {path} (provider {name!r})")
+        for row in STORE.query("SELECT * FROM dashboard WHERE org_id=? AND provisioner=?", (org, name)):
+            if row["external_id"] not in found:
+                if provider.get("disableDeletion"):
+                    STORE.execute("UPDATE dashboard SET provisioner=NULL, external_id=NULL WHERE id=?", (row["id"],))
+                else:
+                    STORE.execute("DELETE FROM dashboard WHERE id=?", (row["id"],))
+    DASHBOARD_PROVIDERS.update({p.get("name", ""): p for p in providers})
+
+
+def iso_time(stamp):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+
+
+def split_param(params, key):
+    """A query parameter given repeated or comma separated (pkg/api/search.go folderUIDs)."""
+    return {v for value in params.get(key, []) for v in value.split(",") if v}
+
+
+def folder_url(uid, title):
+    return f"/dashboards/f/{uid}/{slugify(title)}"
+
+
+def get_dashboard(ident, uid):
+    """pkg/api/dashboard.go GetDashboard: {"dashboard": data with id/uid/version, "meta": ...};
+    meta.provisioned is true only when the provider does not set allowUiUpdates;
+    missing: 404 "Dashboard not found" (getDashboardHelper)."""
+    row = STORE.one("SELECT * FROM dashboard WHERE org_id=? AND uid=?", (ident["org"], uid))
+    if not row:
+        raise ApiError(404, "Dashboard not found")
+    data = json.loads(row["data"])
+    data.update({"id": row["id"], "uid": row["uid"], "version": row["version"]})  # "version" synced with the db
+    editor = ident["role"] in ("Editor", "Admin")
+    created, updated = iso_time(row["created"]), iso_time(row["updated"])
+    meta = {"type": "db", "canSave": editor, "canEdit": editor, "canAdmin": ident["role"] == "Admin",
+            "canStar": ident["kind"] == "user", "canDelete": editor, "slug": row["slug"],
+            "url": f"/d/{row['uid']}/{row['slug']}", "expires": "0001-01-01T00:00:00Z", "created": created,
+            "updated": updated, "updatedBy": "Anonymous", "createdBy": "Anonymous", "version": row["version"],
+            "hasAcl": False, "isFolder": False, "folderId": 0, "folderUid": "", "folderTitle": "General",
+            "folderUrl": "", "provisioned": False, "provisionedExternalId": "", "isStarred": False}
+    if row["folder_uid"]:
+        folder = STORE.one("SELECT * FROM folder WHERE org_id=? AND uid=?", (ident["org"], row["folder_uid"]))
+        if not folder:
+            raise ApiError(404, "Folder not found")
+        meta.update({"folderId": folder["id"], "folderUid": folder["uid"], "folderTitle": folder["title"],
+                     "folderUrl": folder_url(folder["uid"], folder["title"])})
+    if row["provisioner"] is not None:
+        provider = DASHBOARD_PROVIDERS.get(row["provisioner"], {})
+        meta["provisioned"] = not provider.get("allowUiUpdates", False)
+        meta["provisionedExternalId"] = os.path.relpath(row["external_id"], provider.get("path", "/"))
+    return 200, {"dashboard": data, "meta": meta}
+
+
+def get_folder(ident, uid):
+    """pkg/api/folder.go GetFolderByUID (dtos.Folder); missing: pkg/api/apierrors/folder.go
+    ToFolderErrorResponse 404 {"status":"not-found","message":"folder not found"}
+    (dashboards.ErrFolderNotFound = errors.New("folder not found"), pkg/services/dashboards/errors.go)."""
+    row = STORE.one("SELECT * FROM folder WHERE org_id=? AND uid=?", (ident["org"], uid))
+    if not row:
+        raise ApiError(404, "folder not found", status_text="not-found")
+    editor = ident["role"] in ("Editor", "Admin")
+    return 200, {"id": row["id"], "uid": row["uid"], "orgId": row["org_id"], "title": row["title"],
+                 "url": folder_url(row["uid"], row["title"]), "hasAcl": False, "canSave": editor, "canEdit": editor,
+                 "canAdmin": ident["role"] == "Admin", "canDelete": editor, "createdBy": "Anonymous",
+                 "created": iso_time(row["created"]), "updatedBy": "Anonymous", "updated": iso_time(row["updated"]),
+                 "version": row["version"]}
+
+
+def search(ident, query_string):
+    """pkg/api/search.go Search + pkg/services/search/model.Hit: query (title substring), type
+    (dash-db | dash-folder), folderUIDs and dashboardUIDs (repeated or comma separated; "general"
+    is the root level), tag; sorted by title; folder fields only for dashboards in a folder."""
+    params = urllib.parse.parse_qs(query_string)
+    text = (params.get("query") or [""])[0].lower()
+    kind = (params.get("type") or [""])[0]
+    folder_uids, dash_uids = split_param(params, "folderUIDs"), split_param(params, "dashboardUIDs")
+    tags = set(params.get("tag", []))
+    limit = int((params.get("limit") or ["1000"])[0] or 1000)
+    hits = []
+    org = ident["org"]
+    if kind in ("", "dash-folder") and not dash_uids and not tags:
+        for row in STORE.query("SELECT * FROM folder WHERE org_id=?", (org,)):
+            if text in row["title"].lower() and (not folder_uids or "general" in folder_uids):
+                hits.append({"id": row["id"], "uid": row["uid"], "orgId": org, "title": row["title"],
+                             "uri": f"db/{slugify(row['title'])}", "url": folder_url(row["uid"], row["title"]),
+                             "slug": "", "type": "dash-folder", "tags": [], "isStarred": False, "sortMeta": 0})
+    if kind in ("", "dash-db"):
+        folders = {r["uid"]: r for r in STORE.query("SELECT * FROM folder WHERE org_id=?", (org,))}
+        for row in STORE.query("SELECT * FROM dashboard WHERE org_id=?", (org,)):
+            data = json.loads(row["data"])
+            dash_tags = [t for t in data.get("tags") or [] if isinstance(t, str)]
+            if text not in row["title"].lower() or (dash_uids and row["uid"] not in dash_uids):
+                continue
+            if folder_uids and (row["folder_uid"] or "general") not in folder_uids:
+                continue
+            if tags and not tags.issubset(dash_tags):
+                continue
+            hit = {"id": row["id"], "uid": row["uid"], "orgId": org, "title": row["title"], "uri": f"db/{row['slug']}",
+                   "url": f"/d/{row['uid']}/{row['slug']}", "slug": "", "type": "dash-db", "tags": sorted(dash_tags),
+                   "isStarred": False, "sortMeta": 0}
+            folder = folders.get(row["folder_uid"])
+            if folder:
+                hit.update({"folderId": folder["id"], "folderUid": folder["uid"], "folderTitle": folder["title"],
+                            "folderUrl": folder_url(folder["uid"], folder["title"])})
+            hits.append(hit)
+    hits.sort(key=lambda h: (h["type"] != "dash-folder", h["title"].lower()))
+    return 200, hits[:limit]
+
+
 def fail(message):
     log(message)
     sys.exit(1)
@@ -590,6 +876,13 @@ def route(method, path, ident, handler):  # pylint: disable=too-many-return-stat
             return datasource_by_uid(method, parts[2], ident, handler)
     if parts[0] == "serviceaccounts":
         return service_accounts(method, parts, ident, handler)
+    if method == "GET" and ident["role"] in ROLES[1:]:  # dashboards:read / folders:read (Viewer and up)
+        if len(parts) == 3 and parts[:2] == ["dashboards", "uid"]:
+            return get_dashboard(ident, parts[2])
+        if len(parts) == 2 and parts[0] == "folders":
+            return get_folder(ident, parts[1])
+        if parts == ["search"]:
+            return search(ident, urllib.parse.urlsplit(handler.path).query)
     raise ApiError(404, "Not found")
 
 
@@ -711,7 +1004,12 @@ def main(argv):
         log(f"created database {data}/grafana.db with admin user {user!r} (first start)")
     else:
         log(f"using existing database {data}/grafana.db: GF_SECURITY_ADMIN_* are not applied (not first start)")
-    provision(os.path.join(os.environ.get("GF_PATHS_PROVISIONING", "/etc/grafana/provisioning"), "datasources"))
+    provisioning = os.environ.get("GF_PATHS_PROVISIONING", "/etc/grafana/provisioning")
+    for arg in argv[1:]:
+        if arg.startswith("cfg:default.paths.provisioning="):
+            provisioning = arg.split("=", 1)[1]
+    provision(os.path.join(provisioning, "datasources"))
+    provision_dashboards(os.path.join(provisioning, "dashboards"))
     port = int(os.environ.get("GF_SERVER_HTTP_PORT") or 3000)
     server = ThreadingHTTPServer((os.environ.get("GF_SERVER_HTTP_ADDR") or "0.0.0.0", port), Handler)
     server.daemon_threads = True
