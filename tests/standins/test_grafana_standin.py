@@ -6,13 +6,14 @@ Needs the engine and images from tests/harness/up."""
 
 import base64
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.request
 import uuid
 
 import pytest
+
+from _container import StandInContainer, docker
 
 IMAGE = "microops-test/grafana-standin:13.2.0"
 PROMETHEUS = "microops-test/prometheus:2.42"
@@ -23,51 +24,23 @@ PROM = {"name": "Prometheus", "type": "prometheus", "access": "proxy", "url": "h
         "secureJsonData": {"basicAuthPassword": "hidden-secret"}}
 
 
-def docker(*args, check=True):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=120)
-
-
 def basic(user, password):
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-class StandIn:
-    """One container of the stand-in image, port 3000 published on loopback."""
+class StandIn(StandInContainer):
+    """One container of the Grafana stand-in, port 3000 published on loopback."""
+
+    PRODUCT = "grafana"
+    IMAGE = IMAGE
+    PORT = 3000
+    DATA = "/var/lib/grafana"
+    READY_PATH = "/api/health"
+    DEFAULT_ENV = {"GF_SECURITY_ADMIN_PASSWORD": PASSWORD}
 
     def __init__(self, volume, env=None, mounts=(), network=None):
-        self.name = f"microops-standin-grafana-{uuid.uuid4().hex[:8]}"
-        self.volume = volume
-        self.env = env if env is not None else {"GF_SECURITY_ADMIN_PASSWORD": PASSWORD}
-        self.mounts = mounts
-        self.network = network
-        self.base = None
+        super().__init__(volume, env, mounts, network)
         self.auth = basic("admin", PASSWORD)
-
-    def run(self):
-        args = ["run", "-d", "--name", self.name, "-p", "127.0.0.1::3000", "-v", f"{self.volume}:/var/lib/grafana"]
-        if self.network:
-            args += ["--network", self.network]
-        for key, value in self.env.items():
-            args += ["-e", f"{key}={value}"]
-        for mount in self.mounts:
-            args += ["-v", mount]
-        docker(*args, IMAGE)
-        self.wait_ready()
-        return self
-
-    def wait_ready(self):
-        port = docker("port", self.name, "3000/tcp").stdout.split(":")[-1].strip()
-        self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if self.call("GET", "/api/health", auth=None)[0] == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"Grafana stand-in not ready within 30 s:\n{self.logs()}")
-            time.sleep(0.3)
 
     def call(self, method, path, body=None, auth="default", headers=None):
         headers = dict(headers or {})
@@ -89,38 +62,6 @@ class StandIn:
             return status, json.loads(raw)
         except ValueError:
             return status, (raw, ctype)
-
-    def restart(self):
-        docker("restart", "-t", "10", self.name)
-        self.wait_ready()
-
-    def logs(self):
-        result = docker("logs", self.name, check=False)
-        return result.stdout + result.stderr
-
-    def remove(self):
-        docker("rm", "-f", self.name, check=False)
-
-
-@pytest.fixture(name="volume")
-def volume_fixture():
-    name = f"microops-standin-grafana-{uuid.uuid4().hex[:8]}"
-    docker("volume", "create", name)
-    yield name
-    docker("volume", "rm", "-f", name, check=False)
-
-
-@pytest.fixture(name="standin")
-def standin_fixture(volume):
-    containers = []
-
-    def start(**kwargs):
-        container = StandIn(volume, **kwargs)
-        containers.append(container)
-        return container.run()
-    yield start
-    for container in containers:
-        container.remove()
 
 
 def test_standin_image_follows_grafana_conventions():

@@ -6,16 +6,15 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.request
-import uuid
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from _container import StandInContainer, docker
 
 IMAGE = "microops-test/minio-standin:RELEASE.2025-09-07T16-13-09Z"
 USER, PASSWORD = "standin-admin", "standin-secret-1"
@@ -28,10 +27,6 @@ TAGS = [{"Key": "env", "Value": "test"}]
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def docker(*args, check=True):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=120)
-
-
 def http(url, method="GET", headers=None):
     request = urllib.request.Request(url, method=method, headers=headers or {})
     try:
@@ -41,73 +36,21 @@ def http(url, method="GET", headers=None):
         return exc.code, exc.headers.get("Content-Type"), exc.read().decode()
 
 
-class StandIn:
-    """One container of the stand-in image, its S3 port published on loopback."""
+class StandIn(StandInContainer):
+    """One container of the MinIO stand-in, its S3 port published on loopback."""
 
-    def __init__(self, volume, env=None, mounts=()):
-        self.name = f"microops-standin-minio-{uuid.uuid4().hex[:8]}"
-        self.volume = volume
-        self.env = env if env is not None else {"MINIO_ROOT_USER": USER, "MINIO_ROOT_PASSWORD": PASSWORD}
-        self.mounts = mounts
-        self.base = None
-
-    def run(self, wait=True):
-        args = ["run", "-d", "--name", self.name, "-p", "127.0.0.1::9000", "-v", f"{self.volume}:/data"]
-        for key, value in self.env.items():
-            args += ["-e", f"{key}={value}"]
-        for mount in self.mounts:
-            args += ["-v", mount]
-        docker(*args, IMAGE, "server", "/data", "--console-address", ":9001")
-        if wait:
-            self.wait_ready()
-        return self
-
-    def wait_ready(self):
-        port = docker("port", self.name, "9000/tcp").stdout.split(":")[-1].strip()
-        self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if http(self.base + "/minio/health/ready")[0] == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"MinIO stand-in not ready within 30 s:\n{self.logs()}")
-            time.sleep(0.3)
-
-    def logs(self):
-        result = docker("logs", self.name, check=False)
-        return result.stdout + result.stderr
+    PRODUCT = "minio"
+    IMAGE = IMAGE
+    PORT = 9000
+    DATA = "/data"
+    READY_PATH = "/minio/health/ready"
+    ARGS = ("server", "/data", "--console-address", ":9001")
+    DEFAULT_ENV = {"MINIO_ROOT_USER": USER, "MINIO_ROOT_PASSWORD": PASSWORD}
 
     def client(self, access_key=USER, secret_key=PASSWORD):
         return boto3.client("s3", endpoint_url=self.base, aws_access_key_id=access_key,
                             aws_secret_access_key=secret_key, region_name="us-east-1",
                             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
-
-    def remove(self):
-        docker("rm", "-f", self.name, check=False)
-
-
-@pytest.fixture(name="volume")
-def volume_fixture():
-    name = f"microops-standin-minio-{uuid.uuid4().hex[:8]}"
-    docker("volume", "create", name)
-    yield name
-    docker("volume", "rm", "-f", name, check=False)
-
-
-@pytest.fixture(name="standin")
-def standin_fixture(volume):
-    containers = []
-
-    def start(**kwargs):
-        container = StandIn(volume, **kwargs)
-        containers.append(container)
-        return container.run()
-    yield start
-    for container in containers:
-        container.remove()
 
 
 def jwt(secret, claims, alg="HS512"):
