@@ -4,23 +4,23 @@
 
 from __future__ import annotations
 
-
-def _host_port(address, port):
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+from ansible_collections.microops.stack.plugins.filter.stack import authority
 
 
-def monitoring_static_target(target, port):
-    """A static_configs entry for one (address, inventory hostname) pair, labelled
+def monitoring_static_target(endpoint):
+    """A static_configs entry for one endpoint of microops.stack.stack_endpoints, labelled
     instance=<inventory hostname> (the address is no name for a person)."""
-    address, host = target
-    return {"targets": [_host_port(address, port)], "labels": {"instance": host}}
+    return {"targets": [endpoint["authority"]], "labels": {"instance": endpoint["host"]}}
 
 
 def monitoring_agent_job(job, targets):
-    """A scrape_configs entry for one per-host agent: one target per stack host."""
+    """A scrape_configs entry for one per-host agent: one target per (address, host) pair."""
     return {
         "job_name": job["job"],
-        "static_configs": [monitoring_static_target(target, job["port"]) for target in targets],
+        "static_configs": [
+            monitoring_static_target({"authority": authority(address, job["port"]), "host": host})
+            for address, host in targets
+        ],
     }
 
 

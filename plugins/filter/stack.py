@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters over the stack's inventory: its groups and how hosts reach each other.
 
-Documentation: stack_group_errors.yml and private_address.yml beside this file."""
+Documentation: the .yml files of the same names beside this file."""
 
 from __future__ import annotations
 
@@ -19,6 +19,17 @@ STACK_GROUPS = (
     "stack_sentry",
     "stack_services",
 )
+
+# Endpoints served by the hosts of one group and reached by other roles. The port is the serving
+# role's variable as the inventory sets it, else that role's default: role defaults are not in
+# hostvars, so the default is repeated here and tests/unit/plugins/filter/test_stack.py checks
+# that it equals the role's. Elasticsearch has security on (DESIGN.md): HTTPS.
+ENDPOINTS = {
+    "minio": {"group": "stack_minio", "port_var": "minio_api_port", "port": 9000, "scheme": "http"},
+    "elasticsearch": {
+        "group": "stack_logging", "port_var": "logging_elasticsearch_port", "port": 9200, "scheme": "https",
+    },
+}
 
 
 def stack_group_errors(groups):
@@ -61,6 +72,44 @@ def private_address(host_vars):
             f"{name}: {origin} must be an IP address, got {address!r}") from exc
 
 
+def authority(address, port):
+    """host:port, with an IPv6 address in brackets (RFC 3986)."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def stack_endpoints(hostvars, groups, service):
+    """Where each host of the group serving `service` is reached: one dict per host, in the
+    group's order, with host (inventory name), address, port, authority and url."""
+    if service not in ENDPOINTS:
+        raise AnsibleFilterError(
+            f"stack_endpoints: unknown service {service!r} (expected one of {', '.join(sorted(ENDPOINTS))})")
+    spec = ENDPOINTS[service]
+    endpoints = []
+    for host in groups.get(spec["group"]) or []:
+        host_vars = hostvars[host]
+        port = host_vars.get(spec["port_var"], spec["port"])
+        try:
+            port = int(port)
+        except (TypeError, ValueError):
+            port = 0
+        if not 0 < port < 65536:
+            raise AnsibleFilterError(
+                f"{host}: {spec['port_var']} must be a port number (1-65535), got {host_vars.get(spec['port_var'])!r}")
+        address = private_address(host_vars)
+        endpoints.append({
+            "host": host,
+            "address": address,
+            "port": port,
+            "authority": authority(address, port),
+            "url": f"{spec['scheme']}://{authority(address, port)}",
+        })
+    return endpoints
+
+
 class FilterModule:
     def filters(self):
-        return {"stack_group_errors": stack_group_errors, "private_address": private_address}
+        return {
+            "stack_group_errors": stack_group_errors,
+            "private_address": private_address,
+            "stack_endpoints": stack_endpoints,
+        }

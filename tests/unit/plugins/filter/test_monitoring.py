@@ -20,5 +20,5 @@ def test_ipv6_addresses_are_bracketed():
 def test_static_target_for_one_host():
     from ansible_collections.microops.stack.plugins.filter.monitoring import monitoring_static_target
 
-    assert monitoring_static_target(("10.0.0.7", "ops-1"), 9000) == {
+    assert monitoring_static_target({"host": "ops-1", "address": "10.0.0.7", "authority": "10.0.0.7:9000"}) == {
         "targets": ["10.0.0.7:9000"], "labels": {"instance": "ops-1"}}
