@@ -12,26 +12,21 @@ its volume are removed.
 import collections
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".venv", "bin")
 sys.path.insert(0, ROOT)
 
 # pylint: disable=wrong-import-position
-from tests.standins._container import StandInContainer, docker  # noqa: E402
+from tests.standins._container import GrafanaStandIn  # noqa: E402
 
 MODULE = "microops.stack.grafana_datasource"
-IMAGE = "microops-test/grafana-standin:13.2.0"
 ADMIN_PASSWORD = "bench-admin-" + secrets.token_hex(8)
-# BaseHTTPRequestHandler's access log, prefixed by the stand-in (as in the integration test).
-REQUEST_LINE = re.compile(r'^grafana-standin: \S+ "(GET|POST|PUT|DELETE|HEAD|PATCH) (\S+) HTTP/1\.[01]" (\d+)')
 MARK_PATH = "/api/health?benchmark-mark="
 
 # As roles/monitoring creates them: vars/main.yml _monitoring_datasources, tasks/elasticsearch.yml.
@@ -48,25 +43,10 @@ DATASOURCES = [
 ]
 
 
-class StandIn(StandInContainer):
-    """One container of the Grafana stand-in, port 3000 published on loopback."""
+class StandIn(GrafanaStandIn):
+    """The Grafana stand-in with this run's admin password, on a volume of its own."""
 
-    PRODUCT = "grafana"
-    IMAGE = IMAGE
-    PORT = 3000
-    DATA = "/var/lib/grafana"
-    READY_PATH = "/api/health"
-    DEFAULT_ENV = {"GF_SECURITY_ADMIN_PASSWORD": ADMIN_PASSWORD}
-
-
-def logged_requests(standin):
-    """Every request the stand-in logged so far, as (method, path) in order."""
-    found = []
-    for line in standin.logs().splitlines():
-        match = REQUEST_LINE.match(line)
-        if match:
-            found.append((match.group(1), match.group(2)))
-    return found
+    ADMIN_PASSWORD = ADMIN_PASSWORD
 
 
 def mark(standin, number):
@@ -77,7 +57,7 @@ def mark(standin, number):
         pass
     deadline = time.monotonic() + 10
     while True:
-        found = logged_requests(standin)
+        found = [(method, logged) for method, logged, _status in standin.requests()]
         if ("GET", path) in found:
             return found.index(("GET", path)) + 1, found
         if time.monotonic() > deadline:
@@ -106,11 +86,9 @@ def module_call(base, datasource):
 
 def main(runs="5"):
     runs = int(runs)
-    volume = f"microops-bench-grafana-{uuid.uuid4().hex[:8]}"
-    standin = StandIn(volume)
+    standin = StandIn()
     figures = {}
     try:
-        docker("volume", "create", volume)
         standin.run()
         for datasource in DATASOURCES:
             changed, _seconds = module_call(standin.base, datasource)
@@ -131,7 +109,6 @@ def main(runs="5"):
             figures[datasource["uid"]] = (counts, times, seen)
     finally:
         standin.remove()
-        docker("volume", "rm", "-f", volume, check=False)
     print(f"grafana_datasource no-change call, the monitoring role's datasources, {runs} runs each"
           " against the Grafana stand-in on loopback:")
     for uid, (counts, times, seen) in figures.items():

@@ -20,6 +20,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
+# The stand-in containers (tests/standins/_container.py) import as `_container`, as in tests/standins.
+STANDINS = str(ROOT / "tests" / "standins")
+if STANDINS not in sys.path:
+    sys.path.insert(0, STANDINS)
 
 # Debian 12's python3-boto3 / python3-botocore: the oldest boto3 the S3 modules meet on a target.
 DEBIAN12_BOTO = ("boto3==1.26.27", "botocore==1.29.27")
@@ -131,4 +135,5 @@ def run_module(module, args, python, tmp_path, check=False, diff=False, timeout=
         report = json.loads(out.stdout)
         return report["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):
-        raise AssertionError("ansible-playbook rc %d\nstdout:\n%s\nstderr:\n%s" % (out.returncode, out.stdout, out.stderr)) from None
+        raise AssertionError("ansible-playbook rc %d\nstdout:\n%s\nstderr:\n%s"
+                             % (out.returncode, out.stdout, out.stderr)) from None

@@ -2,105 +2,33 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """microops.stack.grafana_datasource through ansible-playbook against the Grafana STAND-IN
 (microops-test/grafana-standin:13.2.0, tests/standins/grafana/README.md), not a real Grafana:
-one stand-in container per module on a free loopback port, plus a second one with a provisioning
-file for the read-only test. Every datasource lives in the stand-in's sqlite store and is read
-back through its HTTP API with basic auth. Needs the engine and the image from tests/harness/up."""
+one stand-in container per module (tests/standins/_container.py) on a loopback port, plus a second
+one with a provisioning file for the read-only test. Every datasource lives in the stand-in's
+sqlite store and is read back through its HTTP API with basic auth. Needs the engine and the image
+from tests/harness/up."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-import uuid
 
 import pytest
+from _container import GrafanaStandIn  # tests/standins/_container.py, on sys.path through conftest.py
 
 from .conftest import free_port, run_module
 
 MODULE = "microops.stack.grafana_datasource"
-IMAGE = "microops-test/grafana-standin:13.2.0"
 # Not a substring of anything in the results: Ansible masks no_log values wherever they appear.
 PASSWORD = "standin-admin-Pw-7q3x"
 SECRET = "standin-secret-Zk81v"
-REQUEST_LINE = re.compile(r'^grafana-standin: \S+ "(GET|POST|PUT|DELETE|HEAD|PATCH) (\S+) HTTP/1\.[01]" (\d+)')
 
 
-def docker(*args, check=True, timeout=60):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+class StandIn(GrafanaStandIn):
+    """One Grafana stand-in container with this module's admin password and its own named volume,
+    port 3000 published on 127.0.0.1."""
 
-
-class StandIn:
-    """One stand-in container with its own named volume, port 3000 published on 127.0.0.1."""
-
-    def __init__(self, mounts=()):
-        tag = uuid.uuid4().hex[:8]
-        self.name = "microops-it-grafana-standin-%s" % tag
-        self.volume = self.name
-        self.mounts = mounts
-        self.url = None
-
-    def start(self):
-        docker("volume", "create", self.volume)
-        port = free_port()
-        args = ["run", "-d", "--name", self.name, "-p", "127.0.0.1:%d:3000" % port,
-                "-v", "%s:/var/lib/grafana" % self.volume, "-e", "GF_SECURITY_ADMIN_PASSWORD=%s" % PASSWORD]
-        for mount in self.mounts:
-            args += ["-v", mount]
-        docker(*args, IMAGE)
-        self.url = "http://127.0.0.1:%d" % port
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if self.call("GET", "/api/health", auth=None)[0] == 200:
-                    return self
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("Grafana stand-in not ready on %s within 30 s:\n%s" % (self.url, self.logs()))
-            time.sleep(0.3)
-
-    def stop(self):
-        docker("rm", "-f", self.name, check=False)
-        docker("volume", "rm", "-f", self.volume, check=False)
-
-    def logs(self):
-        result = docker("logs", self.name, check=False)
-        return result.stdout + result.stderr
-
-    def requests(self):
-        """The requests the stand-in logged so far, as (method, path, status)."""
-        found = []
-        for line in self.logs().splitlines():
-            match = REQUEST_LINE.match(line)
-            if match:
-                found.append((match.group(1), match.group(2), int(match.group(3))))
-        return found
-
-    def call(self, method, path, body=None, auth="admin", headers=None):
-        headers = dict(headers or {})
-        if auth == "admin":
-            headers["Authorization"] = "Basic " + base64.b64encode(("admin:%s" % PASSWORD).encode()).decode()
-        elif auth:
-            headers["Authorization"] = auth
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                status, raw = response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read().decode()
-        try:
-            return status, json.loads(raw)
-        except ValueError:
-            return status, raw
+    ADMIN_PASSWORD = PASSWORD
 
     def datasource(self, uid):
         """The datasource as the stand-in's API returns it, or None."""
@@ -116,9 +44,9 @@ def grafana_standin():
     """ONE Grafana stand-in container for this module; container and volume removed afterwards."""
     standin = StandIn()
     try:
-        yield standin.start()
+        yield standin.run()
     finally:
-        standin.stop()
+        standin.remove()
 
 
 @pytest.fixture(name="uid")
@@ -133,7 +61,7 @@ def run_fixture(grafana, tmp_path):
     def call(check=False, diff=False, auth=None, standin=None, **args):
         target = standin or grafana
         connection = auth if auth is not None else {"url_username": "admin", "url_password": PASSWORD}
-        args = dict({"grafana_url": target.url}, **connection, **args)
+        args = dict({"grafana_url": target.base}, **connection, **args)
         return run_module(MODULE, args, sys.executable, tmp_path, check=check, diff=diff)
     return call
 
@@ -303,7 +231,7 @@ def test_standin_provisioned_read_only(run, tmp_path):
     provisioning.chmod(0o644)
     standin = StandIn(mounts=("%s:/etc/grafana/provisioning/datasources/x.yaml:ro" % provisioning,))
     try:
-        standin.start()
+        standin.run()
         stored = standin.datasource("provisioned")
         assert stored["readOnly"] is True
 
@@ -313,11 +241,12 @@ def test_standin_provisioned_read_only(run, tmp_path):
             assert "is provisioned (read-only) and cannot be %s" % action in result["msg"], result["msg"]
             assert "provisioning files" in result["msg"]
         # Unchanged is not an error, and nothing was written.
-        assert run(standin=standin, name="Provisioned", uid="provisioned", url="http://prometheus:9090")["changed"] is False
+        unchanged = run(standin=standin, name="Provisioned", uid="provisioned", url="http://prometheus:9090")
+        assert unchanged["changed"] is False, unchanged
         assert standin.datasource("provisioned") == stored
         assert not [r for r in standin.requests() if r[0] in ("PUT", "DELETE", "POST")]
     finally:
-        standin.stop()
+        standin.remove()
 
 
 @pytest.fixture(name="token")

@@ -4,18 +4,14 @@ Grafana's datasource and service-account HTTP API, first-start admin password, p
 the datasource health test queries a real Prometheus (microops-test/prometheus, Debian's build).
 Needs the engine and images from tests/harness/up."""
 
-import base64
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
 
-from _container import StandInContainer, docker
+from _container import GrafanaStandIn, basic_auth, docker
 
-IMAGE = "microops-test/grafana-standin:13.2.0"
 PROMETHEUS = "microops-test/prometheus:2.42"
 PASSWORD = "standin-admin-pw-1"
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -24,44 +20,13 @@ PROM = {"name": "Prometheus", "type": "prometheus", "access": "proxy", "url": "h
         "secureJsonData": {"basicAuthPassword": "hidden-secret"}}
 
 
-def basic(user, password):
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+class StandIn(GrafanaStandIn):
+    """One container of the Grafana stand-in with this module's admin password."""
+
+    ADMIN_PASSWORD = PASSWORD
 
 
-class StandIn(StandInContainer):
-    """One container of the Grafana stand-in, port 3000 published on loopback."""
-
-    PRODUCT = "grafana"
-    IMAGE = IMAGE
-    PORT = 3000
-    DATA = "/var/lib/grafana"
-    READY_PATH = "/api/health"
-    DEFAULT_ENV = {"GF_SECURITY_ADMIN_PASSWORD": PASSWORD}
-
-    def __init__(self, volume, env=None, mounts=(), network=None):
-        super().__init__(volume, env, mounts, network)
-        self.auth = basic("admin", PASSWORD)
-
-    def call(self, method, path, body=None, auth="default", headers=None):
-        headers = dict(headers or {})
-        if auth == "default":
-            auth = self.auth
-        if auth:
-            headers["Authorization"] = auth
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                raw, status, ctype = response.read().decode(), response.status, response.headers.get("Content-Type")
-        except urllib.error.HTTPError as exc:
-            raw, status, ctype = exc.read().decode(), exc.code, exc.headers.get("Content-Type")
-        try:
-            return status, json.loads(raw)
-        except ValueError:
-            return status, (raw, ctype)
+IMAGE = StandIn.IMAGE
 
 
 def test_standin_image_follows_grafana_conventions():
@@ -81,9 +46,10 @@ def test_standin_image_follows_grafana_conventions():
 
 def test_standin_health_banner_and_401(standin):
     grafana = standin()
-    assert grafana.call("GET", "/api/health", auth=None) == (200, {"commit": "microops-standin", "database": "ok", "version": "13.2.0"})
+    assert grafana.call("GET", "/api/health", auth=None) == (
+        200, {"commit": "microops-standin", "database": "ok", "version": "13.2.0"})
     assert grafana.call("GET", "/api/datasources", auth=None) == (401, {"message": "Unauthorized"})
-    status, body = grafana.call("GET", "/api/datasources", auth=basic("admin", "wrong"))
+    status, body = grafana.call("GET", "/api/datasources", auth=basic_auth("admin", "wrong"))
     assert status == 401 and body["message"] == "Invalid username or password"
     assert "microops-test Grafana STAND-IN, not Grafana" in grafana.logs()
 
@@ -103,27 +69,26 @@ def test_standin_admin_password_from_file_and_first_start_only(standin, tmp_path
     secret.chmod(0o644)
     grafana = standin(env={"GF_SECURITY_ADMIN_USER": "boss", "GF_SECURITY_ADMIN_PASSWORD__FILE": "/run/secrets/pw"},
                       mounts=(f"{secret}:/run/secrets/pw:ro",))
-    assert grafana.call("GET", "/api/datasources", auth=basic("boss", "from-a-file-pw"))[0] == 200
-    assert grafana.call("GET", "/api/datasources", auth=basic("admin", "admin"))[0] == 401
+    assert grafana.call("GET", "/api/datasources", auth=basic_auth("boss", "from-a-file-pw"))[0] == 200
+    assert grafana.call("GET", "/api/datasources", auth=basic_auth("admin", "admin"))[0] == 401
     grafana.remove()
     # Same volume, another password: not applied (the database exists already).
     again = standin(env={"GF_SECURITY_ADMIN_USER": "boss", "GF_SECURITY_ADMIN_PASSWORD": "a-new-password"})
-    assert again.call("GET", "/api/datasources", auth=basic("boss", "from-a-file-pw"))[0] == 200
-    assert again.call("GET", "/api/datasources", auth=basic("boss", "a-new-password"))[0] == 401
+    assert again.call("GET", "/api/datasources", auth=basic_auth("boss", "from-a-file-pw"))[0] == 200
+    assert again.call("GET", "/api/datasources", auth=basic_auth("boss", "a-new-password"))[0] == 401
 
 
 def test_standin_password_env_and_file_are_exclusive(volume, tmp_path):
     secret = tmp_path / "pw"
     secret.write_text("x", encoding="utf-8")
-    name = f"microops-standin-grafana-{uuid.uuid4().hex[:8]}"
+    both = {"GF_SECURITY_ADMIN_PASSWORD": "a", "GF_SECURITY_ADMIN_PASSWORD__FILE": "/run/secrets/pw"}
+    grafana = StandIn(volume, env=both, mounts=(f"{secret}:/run/secrets/pw:ro",))
     try:
-        result = docker("run", "--name", name, "-v", f"{volume}:/var/lib/grafana", "-v", f"{secret}:/run/secrets/pw:ro",
-                        "-e", "GF_SECURITY_ADMIN_PASSWORD=a", "-e", "GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/pw",
-                        IMAGE, check=False)
-        assert result.returncode == 1
-        assert "are exclusive" in result.stderr
+        grafana.run(wait=False)
+        assert docker("wait", grafana.name).stdout.strip() == "1"
+        assert "are exclusive" in docker("logs", grafana.name).stderr
     finally:
-        docker("rm", "-f", name, check=False)
+        grafana.remove()
 
 
 def test_standin_datasource_crud_semantics(standin):
@@ -171,7 +136,8 @@ def test_standin_datasource_crud_semantics(standin):
     assert names == ["PG", "Prometheus"]
     # Delete, then 404.
     pg_id = pg_ds["id"]
-    assert grafana.call("DELETE", f"/api/datasources/uid/{pg_ds['uid']}") == (200, {"message": "Data source deleted", "id": pg_id})
+    assert grafana.call("DELETE", f"/api/datasources/uid/{pg_ds['uid']}") == (
+        200, {"message": "Data source deleted", "id": pg_id})
     assert grafana.call("GET", f"/api/datasources/uid/{pg_ds['uid']}") == (404, {"message": "Data source not found"})
     assert grafana.call("DELETE", f"/api/datasources/uid/{pg_ds['uid']}") == (404, {"message": "Data source not found"})
 
@@ -191,7 +157,8 @@ def test_standin_provisioned_datasource_is_read_only(standin, tmp_path):
     assert body["jsonData"] == {"timeInterval": "15s"}
     assert grafana.call("PUT", "/api/datasources/uid/provisioned", dict(PROM, name="Provisioned")) == (
         403, {"message": "Cannot update read-only data source"})
-    assert grafana.call("DELETE", "/api/datasources/uid/provisioned") == (403, {"message": "Cannot delete read-only data source"})
+    assert grafana.call("DELETE", "/api/datasources/uid/provisioned") == (
+        403, {"message": "Cannot delete read-only data source"})
 
 
 def test_standin_service_account_token_bound_to_org(standin):
@@ -333,13 +300,11 @@ def test_standin_provisioned_dashboards_search_get_and_folder(standin, tmp_path)
 ])
 def test_standin_broken_dashboard_provider_stops_start(volume, tmp_path, provider, error):
     mounts = write_dashboard_provisioning(tmp_path, provider, {"a.json": {"uid": "a", "title": "A"}})
-    name = f"microops-standin-grafana-{uuid.uuid4().hex[:8]}"
+    grafana = StandIn(volume, env={}, mounts=mounts)  # no admin password, as `docker run IMAGE`
     try:
-        args = ["run", "--name", name, "-v", f"{volume}:/var/lib/grafana"]
-        for mount in mounts:
-            args += ["-v", mount]
-        result = docker(*args, IMAGE, check=False)
-        assert result.returncode == 1
-        assert "Failed to provision dashboard" in result.stderr and error in result.stderr
+        grafana.run(wait=False)
+        assert docker("wait", grafana.name).stdout.strip() == "1"
+        stderr = docker("logs", grafana.name).stderr
+        assert "Failed to provision dashboard" in stderr and error in stderr
     finally:
-        docker("rm", "-f", name, check=False)
+        grafana.remove()
