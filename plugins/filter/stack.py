@@ -51,9 +51,10 @@ def stack_group_errors(groups):
     return errors
 
 
-def private_address(host_vars):
+def private_address(host_vars, brackets=False):
     """The address other stack hosts reach this host on: stack_private_address, else the
-    address of its default route (from facts)."""
+    address of its default route (from facts). brackets=True puts an IPv6 address in brackets,
+    as a URL, a listen address or a published port needs it (RFC 3986)."""
     name = host_vars.get("inventory_hostname", "this host")
     address = host_vars.get("stack_private_address")
     origin = "stack_private_address"
@@ -66,10 +67,11 @@ def private_address(host_vars):
             "stack_private_address to the address other stack hosts reach it on, or gather "
             "network facts (gather_subset: [min, network])")
     try:
-        return str(ipaddress.ip_address(str(address)))
+        address = ipaddress.ip_address(str(address))
     except ValueError as exc:
         raise AnsibleFilterError(
             f"{name}: {origin} must be an IP address, got {address!r}") from exc
+    return f"[{address}]" if brackets and address.version == 6 else str(address)
 
 
 def authority(address, port):

@@ -154,3 +154,12 @@ def test_default_ports_equal_the_serving_roles_defaults(service):
         return
     defaults = yaml.safe_load(defaults_file.read_text())
     assert defaults[spec["port_var"]] == spec["port"]
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [("10.0.0.5", "10.0.0.5"), ("fd00:0::5", "[fd00::5]")],
+    ids=["ipv4-as-is", "ipv6-in-brackets"],
+)
+def test_private_address_in_brackets_for_urls_and_listen_addresses(address, expected):
+    assert private_address({"inventory_hostname": "n", "stack_private_address": address}, brackets=True) == expected
