@@ -17,15 +17,19 @@ description:
     because it is a stable identity that dashboards refer to and that survives a rename.
 extends_documentation_fragment:
   - microops.stack.grafana
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+  - microops.stack.attributes
 attributes:
+  action_group:
+    membership: [microops.stack.grafana]
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
+  platform:
+    platforms: posix
   idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
     support: partial
     details:
       - Not with O(update_secure_json_data=always), which reports a change on every run

@@ -42,16 +42,21 @@ options:
     type: str
     choices: ["0600", "0640"]
     default: "0600"
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - microops.stack.attributes
 attributes:
   check_mode:
     support: full
-    description: Nothing is written; a value that would be generated is returned as a random placeholder.
+    details: Nothing is written; a value that would be generated is returned as a random placeholder.
   diff_mode:
     support: none
-    description: A secret is never shown in a diff.
+    details: A secret is never shown in a diff.
+  platform:
+    platforms: posix
   idempotent:
     support: full
-    description: A second run with the same arguments reads the file and reports no change.
+    details: A second run with the same arguments reads the file and reports no change.
 author:
   - microops.stack developers (@microops)
 """

@@ -15,15 +15,19 @@ description:
     text, because servers (MinIO among them) store them in their own form.
 extends_documentation_fragment:
   - microops.stack.s3
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+  - microops.stack.attributes
 attributes:
+  action_group:
+    membership: [microops.stack.minio]
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
+  platform:
+    platforms: posix
   idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
     support: full
 options:
   name:
