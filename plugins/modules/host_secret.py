@@ -16,6 +16,9 @@ description:
     value. With O(value) (for example from Ansible Vault in production), the file is rewritten
     when its content differs, which is how a secret is rotated.
   - The returned value is the secret itself. Always set C(no_log) on the task.
+  - With O(value), nothing is returned as RV(value), because Ansible masks every return value
+    equal to a C(no_log) option, so it would read C(VALUE_SPECIFIED_IN_NO_LOG_PARAMETER). Use
+    O(value) itself then (see the examples).
 options:
   name:
     description:
@@ -74,12 +77,17 @@ EXAMPLES = r"""
     name: minio/root_password
     value: "{{ vault_minio_root_password }}"
   no_log: true
+
+- name: Either way, use the password (the supplied one, or the one the module returned)
+  ansible.builtin.set_fact:
+    minio_password: "{{ vault_minio_root_password | default(minio_root_password.value, true) }}"
+  no_log: true
 """
 
 RETURN = r"""
 value:
-  description: The secret.
-  returned: always
+  description: The secret, read or generated.
+  returned: when O(value) is not set
   type: str
 path:
   description: The file that holds it.
@@ -164,7 +172,11 @@ def main():
             os.chmod(path, file_mode)
             os.chown(path, 0, 0)
         changed = True
-    module.exit_json(changed=changed, value=value, path=path)
+    result = {"changed": changed, "path": path}
+    if wanted is None:
+        # Ansible would mask a supplied value here (it is a no_log option): the caller has it.
+        result["value"] = value
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

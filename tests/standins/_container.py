@@ -13,8 +13,8 @@ import urllib.request
 import uuid
 
 
-def docker(*args, check=True):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=120)
+def docker(*args, check=True, stdin=None):
+    return subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, check=check, timeout=120)
 
 
 def basic_auth(user, password):

@@ -27,6 +27,18 @@ class StandIn(GrafanaStandIn):
 
 
 IMAGE = StandIn.IMAGE
+# As the collection runs it (roles/monitoring/tasks/grafana.yml), after `docker exec -i <container>`.
+RESET = ("grafana", "cli", "--homepath", "/usr/share/grafana", "--config", "/etc/grafana/grafana.ini",
+         "admin", "reset-admin-password", "--password-from-stdin")
+
+
+def reset_admin_password(grafana, text, *args):
+    """`docker exec -i <container> grafana cli ... reset-admin-password --password-from-stdin [args]`."""
+    return docker("exec", "-i", grafana.name, *RESET, *args, stdin=text, check=False)
+
+
+def signed_in_user(grafana, password):
+    return grafana.call("GET", "/api/user", auth=basic_auth("admin", password))
 
 
 def test_standin_image_follows_grafana_conventions():
@@ -308,3 +320,79 @@ def test_standin_broken_dashboard_provider_stops_start(volume, tmp_path, provide
         assert "Failed to provision dashboard" in stderr and error in stderr
     finally:
         grafana.remove()
+
+
+def test_standin_cli_reset_admin_password_from_stdin_while_server_runs(standin):
+    grafana = standin()
+    started = docker("inspect", "--format", "{{.State.StartedAt}}", grafana.name).stdout
+    status, user = signed_in_user(grafana, PASSWORD)
+    assert status == 200
+    assert user["id"] == 1 and user["login"] == "admin" and user["isGrafanaAdmin"] is True and user["orgId"] == 1
+    assert user["email"] == "admin@localhost" and user["authLabels"] == [] and user["isDisabled"] is False
+    assert grafana.call("GET", "/api/user", auth=None) == (401, {"message": "Unauthorized"})
+    result = reset_admin_password(grafana, "rotated-admin-pw-2\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "New Password: " in result.stdout and "Admin password changed successfully ✔" in result.stdout
+    assert "rotated-admin-pw-2" not in result.stdout + result.stderr
+    # The running server takes it at once (no cache, no restart); the old password is refused.
+    assert signed_in_user(grafana, "rotated-admin-pw-2")[0] == 200
+    status, body = signed_in_user(grafana, PASSWORD)
+    assert status == 401 and body["message"] == "Invalid username or password"
+    assert grafana.call("GET", "/api/datasources", auth=basic_auth("admin", "rotated-admin-pw-2"))[0] == 200
+    assert docker("inspect", "--format", "{{.State.StartedAt}}", grafana.name).stdout == started
+    # Kept across a restart (it is in the database on the volume).
+    grafana.restart()
+    assert signed_in_user(grafana, "rotated-admin-pw-2")[0] == 200
+
+
+def test_standin_cli_reset_admin_password_too_short_or_no_line(standin):
+    grafana = standin()
+    for text in ("abc\n", "\n"):
+        result = reset_admin_password(grafana, text)
+        assert result.returncode != 0
+        assert "Error: ✗ the new password doesn't meet the password policy criteria" in result.stdout
+    result = reset_admin_password(grafana, "")
+    assert result.returncode != 0 and "can't read password from stdin" in result.stdout
+    assert signed_in_user(grafana, PASSWORD)[0] == 200
+    assert signed_in_user(grafana, "abc")[0] == 401
+
+
+def test_standin_cli_reset_admin_password_unknown_user_id(standin):
+    grafana = standin()
+    for args in (("--user-id", "42"), ("--user-id=42",)):
+        result = reset_admin_password(grafana, "another-admin-pw\n", *args)
+        assert result.returncode != 0  # stricter than Grafana, which exits 0 here
+        assert "Admin user cannot be found" in result.stdout and "Username: admin ID: 1" in result.stdout
+    result = reset_admin_password(grafana, "another-admin-pw\n", "--user-id", "one")
+    assert result.returncode != 0 and 'invalid value "one" for flag -user-id' in result.stdout
+    assert signed_in_user(grafana, PASSWORD)[0] == 200
+    assert signed_in_user(grafana, "another-admin-pw")[0] == 401
+
+
+@pytest.mark.parametrize("args, error", [
+    (("grafana", "cli", "admin", "reset-password", "x-pw-1234"), "'reset-password' is not a grafana cli admin command"),
+    (("grafana", "cli", "plugins", "ls"), "'plugins' is not a grafana cli command"),
+    (("grafana", "cli", "admin"), "is not a grafana cli admin command"),
+    (("grafana", "cli", "--debug", "admin", "reset-admin-password", "x-pw-1234"), "flag provided but not defined: -debug"),
+    (RESET + ("--force",), "flag provided but not defined: -force"),
+    (RESET + ("x-pw-1234",), "unexpected arguments with --password-from-stdin"),
+    (("grafana", "ctl"), "the stand-in implements only these"),
+])
+def test_standin_cli_reset_admin_password_unknown_sub_command(standin, args, error):
+    grafana = standin()
+    result = docker("exec", "-i", grafana.name, *args, stdin="x-pw-1234\n", check=False)
+    assert result.returncode != 0
+    assert error in result.stdout + result.stderr
+    assert signed_in_user(grafana, PASSWORD)[0] == 200
+
+
+def test_standin_cli_reset_admin_password_without_database():
+    """No server has started on this (anonymous, empty) volume: no grafana.db, a clear error, none created.
+    Also the --flag=value forms and a cfg: override after the password."""
+    result = docker("run", "--rm", "-i", "--entrypoint", "sh", IMAGE, "-c",
+                    "grafana cli --homepath=/usr/share/grafana --config=/etc/grafana/grafana.ini admin "
+                    "reset-admin-password a-new-admin-pw cfg:paths.data=/tmp/data; rc=$?; "
+                    "ls /tmp/data /var/lib/grafana; exit $rc", stdin="", check=False)
+    assert result.returncode != 0
+    assert "could not read user from database" in result.stdout and "/tmp/data/grafana.db does not exist" in result.stdout
+    assert "grafana.db" not in result.stdout.replace("/tmp/data/grafana.db", "")

@@ -1,15 +1,18 @@
 #!/usr/bin/env python
 """microops-test Grafana STAND-IN (datasource and service-account API only), not Grafana.
 
-Runs as `grafana server ...` (run.sh) inside microops-test/grafana-standin, standing in for
-grafana/grafana:13.2.0. Only what the collection uses, each part following the Grafana source
-(github.com/grafana/grafana) or docs named here:
+Runs as `grafana server ...` (run.sh) and `grafana cli ...` (docker exec) inside
+microops-test/grafana-standin, standing in for grafana/grafana:13.2.0. Only what the collection
+uses, each part following the Grafana source (github.com/grafana/grafana) or docs named here:
 - settings from GF_* variables (docs: setup-grafana/configure-grafana, "Override configuration with
   environment variables"): GF_SECURITY_ADMIN_USER (default admin), GF_SECURITY_ADMIN_PASSWORD
   (default admin, conf/defaults.ini), applied only when the database is created (first start);
   GF_AUTH_ANONYMOUS_ENABLED (default false), GF_USERS_ALLOW_SIGN_UP (default false; no sign-up
   endpoint here either way), GF_SERVER_HTTP_PORT (default 3000). GF_*__FILE is run.sh's job.
-- database: sqlite file GF_PATHS_DATA/grafana.db (Grafana's default type sqlite3, path grafana.db).
+- database: sqlite file <paths.data>/grafana.db (Grafana's default type sqlite3, path grafana.db);
+  paths.data and paths.provisioning as pkg/setting/setting.go loadConfiguration resolves them:
+  cfg:default.paths.X, then GF_PATHS_X, then cfg:paths.X (see cfg_path). Shared by the server and
+  `grafana cli` (each request reads users and tokens from it: nothing is cached).
 - authentication (pkg/services/authn/clients): basic auth of a user (password.go/basic.go: failure
   401 "Invalid username or password"), Bearer service-account tokens (api_key.go: unknown
   401 "Invalid API key", expired "Expired API key", a token used with another X-Grafana-Org-Id
@@ -17,6 +20,11 @@ grafana/grafana:13.2.0. Only what the collection uses, each part following the G
   api-key.organization-mismatch); no credentials: 401 {"message":"Unauthorized"} (middleware
   reqSignedIn). No WWW-Authenticate challenge is sent (Grafana sends none).
 - GET /api/health (pkg/api/health.go): no auth, {"commit","database":"ok","version"}.
+- GET /api/user (pkg/api/user.go GetSignedInUser, UserProfileDTO): the basic-auth user's profile.
+- `grafana cli [--homepath D] [--config F] [--configOverrides S] admin reset-admin-password
+  [--password-from-stdin] [--user-id N] [password] [cfg:...]` (pkg/cmd/grafana-cli/commands/cli.go,
+  commands.go, reset_password_command.go; pkg/services/user/password.go): see cli(). Any other
+  command or flag: "Incorrect Usage", exit 1.
 - datasources (pkg/api/datasources.go, pkg/services/datasources/service/datasource.go and
   store.go, pkg/services/datasources/errors.go and models.go): list, add, get/update/delete by
   uid, get by name, health by uid; messages and status codes as in those files.
@@ -137,7 +145,7 @@ class Store:
         self.db.row_factory = sqlite3.Row
         self.db.executescript("""
             CREATE TABLE IF NOT EXISTS user (id INTEGER PRIMARY KEY, login TEXT UNIQUE, email TEXT,
-                salt TEXT, password TEXT, is_admin INTEGER);
+                salt TEXT, password TEXT, is_admin INTEGER, uid TEXT, created REAL, updated REAL);
             CREATE TABLE IF NOT EXISTS org (id INTEGER PRIMARY KEY, name TEXT UNIQUE);
             CREATE TABLE IF NOT EXISTS org_user (org_id INTEGER, user_id INTEGER, role TEXT);
             CREATE TABLE IF NOT EXISTS data_source (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id INTEGER,
@@ -155,14 +163,23 @@ class Store:
                 title TEXT, slug TEXT, folder_uid TEXT, data TEXT, version INTEGER, created REAL, updated REAL,
                 provisioner TEXT, external_id TEXT, checksum TEXT, UNIQUE (org_id, uid));
         """)
+        # uid/created/updated came with GET /api/user: add them to a database of an older stand-in.
+        columns = {row["name"] for row in self.db.execute("PRAGMA table_info(user)")}
+        for column in ("uid", "created", "updated"):
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE user ADD COLUMN {column} {'TEXT' if column == 'uid' else 'REAL'}")
+        for row in self.db.execute("SELECT id FROM user WHERE uid IS NULL").fetchall():
+            self.db.execute("UPDATE user SET uid=?, created=0, updated=0 WHERE id=?", (short_uid(), row["id"]))
 
     def init_first_start(self, user, password):
         """pkg/services/user/userimpl + pkg/server: the admin user and Main Org. on an empty database."""
         salt = secrets.token_hex(5)
         with LOCK:
             self.db.execute("INSERT INTO org (id, name) VALUES (1, 'Main Org.')")
-            self.db.execute("INSERT INTO user (id, login, email, salt, password, is_admin) VALUES (1, ?, ?, ?, ?, 1)",
-                            (user, "admin@localhost", salt, hash_password(password, salt)))
+            now = time.time()
+            self.db.execute("INSERT INTO user (id, login, email, salt, password, is_admin, uid, created, updated)"
+                            " VALUES (1, ?, ?, ?, ?, 1, ?, ?, ?)",
+                            (user, "admin@localhost", salt, hash_password(password, salt), short_uid(), now, now))
             self.db.execute("INSERT INTO org_user (org_id, user_id, role) VALUES (1, 1, 'Admin')")
 
     def query(self, sql, args=()):
@@ -788,7 +805,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(exc.status, exc.body())
 
     def authenticate(self):
-        """Returns {"org": id, "role": role, "kind": "user"|"token"|"anonymous"}."""
+        """Returns {"org": id, "role": role, "kind": "user"|"token"|"anonymous"}, and "user_id" for a user.
+        Read from the database on every request (no cache): a password set by `grafana cli` in
+        another process applies to the next request."""
         header_org = self.headers.get("X-Grafana-Org-Id")
         requested = None
         if header_org:
@@ -817,7 +836,7 @@ class Handler(BaseHTTPRequestHandler):
                 # Stand-in choice (not verified in Grafana's source): a user is refused in an org
                 # they do not belong to.
                 raise ApiError(401, "Unauthorized")
-            return {"org": org, "role": member["role"], "kind": "user"}
+            return {"org": org, "role": member["role"], "kind": "user", "user_id": user["id"]}
         if env_bool("GF_AUTH_ANONYMOUS_ENABLED"):
             return {"org": 1, "role": os.environ.get("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer"), "kind": "anonymous"}
         raise ApiError(401, "Unauthorized")
@@ -876,6 +895,8 @@ def route(method, path, ident, handler):  # pylint: disable=too-many-return-stat
             return datasource_by_uid(method, parts[2], ident, handler)
     if parts[0] == "serviceaccounts":
         return service_accounts(method, parts, ident, handler)
+    if parts == ["user"] and method == "GET":
+        return signed_in_user(ident)
     if method == "GET" and ident["role"] in ROLES[1:]:  # dashboards:read / folders:read (Viewer and up)
         if len(parts) == 3 and parts[:2] == ["dashboards", "uid"]:
             return get_dashboard(ident, parts[2])
@@ -912,6 +933,29 @@ def datasource_by_uid(method, uid, ident, handler):
         STORE.execute("DELETE FROM data_source WHERE id=?", (row["id"],))
         return 200, {"message": "Data source deleted", "id": row["id"]}
     raise ApiError(404, "Not found")
+
+
+def signed_in_user(ident):
+    """pkg/api/user.go GetSignedInUser -> getUserUserProfile: 200 with the user's
+    user.UserProfileDTO (pkg/services/user/model.go); route group reqSignedInNoAnonymous
+    (pkg/api/api.go), so anonymous gets 401. orgId is the user's current org (only org 1 here);
+    avatarUrl is dtos.GetGravatarUrl (md5 of the trimmed, lower-cased email); authLabels [] and
+    isExternal false (no auth_module: the stand-in has neither LDAP nor OAuth)."""
+    if ident["kind"] == "anonymous":
+        raise ApiError(401, "Unauthorized")  # reqSignedInNoAnonymous
+    if ident["kind"] != "user":  # stricter: Grafana answers a service-account token with the account's profile
+        raise ApiError(404, "Not found")
+    row = STORE.one("SELECT * FROM user WHERE id=?", (ident["user_id"],))
+    if not row:
+        raise ApiError(404, "user not found")  # user.ErrUserNotFound
+    email = row["email"] or ""
+    return 200, {
+        "id": row["id"], "uid": row["uid"], "email": email, "name": "", "login": row["login"], "theme": "",
+        "orgId": 1, "isGrafanaAdmin": bool(row["is_admin"]), "isDisabled": False, "isExternal": False,
+        "isExternallySynced": False, "isGrafanaAdminExternallySynced": False, "authLabels": [],
+        "updatedAt": iso_time(row["updated"]), "createdAt": iso_time(row["created"]),
+        "avatarUrl": "/avatar/" + hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest(),
+    }
 
 
 def sa_dto(row):
@@ -985,16 +1029,199 @@ def metrics():
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------- settings (paths)
+PATH_DEFAULTS = {"data": "/var/lib/grafana", "provisioning": "/etc/grafana/provisioning"}  # the image's GF_PATHS_*
+
+
+def cfg_props(args):
+    """pkg/setting/setting.go getCommandLineProperties: every `cfg:key=value` argument (others are
+    ignored); not exactly one `=`: "Invalid command line argument." and exit 1."""
+    props = {}
+    for arg in args:
+        if arg.startswith("cfg:"):
+            parts = arg[len("cfg:"):].split("=")
+            if len(parts) != 2:
+                raise CliError(f"Invalid command line argument. argument={arg}")
+            props[parts[0]] = parts[1]
+    return props
+
+
+def cfg_path(props, key, home):
+    """paths.<key> in the order of pkg/setting/setting.go loadConfiguration: cfg:default.paths.<key>
+    (a default), then a non-empty GF_PATHS_<KEY> (applyEnvVariableOverrides), then cfg:paths.<key>
+    (applyCommandLineProperties, last); relative to the home path (makeAbsolute). grafana.ini is not
+    read (configuration comes from GF_* variables only)."""
+    value = props.get(f"default.paths.{key}", PATH_DEFAULTS[key])
+    value = os.environ.get(f"GF_PATHS_{key.upper()}") or value
+    value = props.get(f"paths.{key}", value)
+    return value if os.path.isabs(value) else os.path.join(home, value)
+
+
+# ---------------------------------------------------------------- grafana cli
+class CliError(Exception):
+    """An error of `grafana cli`: pkg/cmd/grafana/main.go prints "Error: ✗ <err>" (stdout), exit 1.
+    usage: a command line error, which urfave/cli precedes with "Incorrect Usage: <err>" and the help."""
+
+    def __init__(self, message, usage=False):
+        super().__init__(message)
+        self.usage = usage
+
+
+USAGE = ("usage: grafana cli [--homepath DIR] [--config FILE] [--configOverrides 'cfg:...'] admin reset-admin-password"
+         " [--password-from-stdin] [--user-id ID] [<new password>] [cfg:section.key=value ...]"
+         " (the stand-in implements no other command)")
+
+
+def parse_flags(args, spec):
+    """Go's flag package, as urfave/cli v2 uses it: -name or --name, `--name value` or `--name=value`
+    (a bool as --name or --name=true|false), parsing stops at the first non-flag or after `--`.
+    spec: name -> str, bool or int. Returns (values, remaining arguments)."""
+    values, index = {}, 0
+    while index < len(args) and args[index].startswith("-") and args[index] != "-":
+        arg = args[index]
+        index += 1
+        if arg == "--":
+            break
+        name, sep, value = arg[2 if arg.startswith("--") else 1:].partition("=")
+        if not name or name[0] in "-=":
+            raise CliError(f"bad flag syntax: {arg}", usage=True)
+        if name not in spec:
+            raise CliError(f"flag provided but not defined: -{name}", usage=True)
+        if spec[name] is bool:
+            if sep and value not in ("true", "false"):  # stricter: Go's ParseBool also takes 1, t, T, TRUE...
+                raise CliError(f'invalid boolean value "{value}" for -{name}: parse error', usage=True)
+            values[name] = value != "false"
+            continue
+        if not sep:
+            if index == len(args):
+                raise CliError(f"flag needs an argument: -{name}", usage=True)
+            value = args[index]
+            index += 1
+        if spec[name] is int:
+            try:
+                value = int(value, 0)  # urfave/cli IntFlag: strconv.ParseInt(value, 0, 64)
+            except ValueError as exc:
+                raise CliError(f'invalid value "{value}" for flag -{name}: parse error', usage=True) from exc
+        values[name] = value
+    return values, args[index:]
+
+
+def read_password_line():
+    """reset_password_command.go: bufio.Scanner.Scan on stdin, one line (ScanLines drops the
+    newline and a trailing \r); nothing to read: "can't read password from stdin"."""
+    line = sys.stdin.buffer.readline(64 * 1024 + 1)
+    if not line:
+        raise CliError("can't read password from stdin")
+    if len(line) > 64 * 1024 and not line.endswith(b"\n"):  # bufio.MaxScanTokenSize
+        raise CliError("can't read password from stdin: bufio.Scanner: token too long")
+    line = line[:-1] if line.endswith(b"\n") else line
+    line = line[:-1] if line.endswith(b"\r") else line
+    try:
+        return line.decode()
+    except UnicodeDecodeError as exc:  # stricter: Go takes any bytes; the stand-in's basic auth takes UTF-8 only
+        raise CliError("the new password is not UTF-8 (stand-in)") from exc
+
+
+def cli(args):
+    """`grafana cli [global flags] admin reset-admin-password [flags] [password] [cfg:...]`:
+    pkg/cmd/grafana-cli/commands/cli.go (CLICommand flags), commands.go (adminCommands,
+    runRunnerCommand/initializeRunner) and reset_password_command.go (resetPasswordCommand)."""
+    # Stricter: of CLICommand's global flags only these three (no pluginsDir, repo, debug...).
+    flags, rest = parse_flags(args, {"homepath": str, "config": str, "configOverrides": str})
+    if not rest:
+        raise CliError("a command is required (stand-in; Grafana prints the help)", usage=True)
+    if rest[0] != "admin":
+        # pkg/cmd/grafana/main.go cmdNotFound; `plugins` exists in Grafana but not in the stand-in.
+        raise CliError(f"'{rest[0]}' is not a grafana cli command "
+                       "(the stand-in implements only admin reset-admin-password)", usage=True)
+    _admin_flags, rest = parse_flags(rest[1:], {})  # the `admin` command has no flags
+    if rest[:1] != ["reset-admin-password"]:
+        raise CliError(f"'{(rest or [''])[0]}' is not a grafana cli admin command "
+                       "(the stand-in implements only reset-admin-password)", usage=True)
+    opts, positional = parse_flags(rest[1:], {"password-from-stdin": bool, "user-id": int})
+    # initializeRunner: configOverrides (split on spaces) then the command's arguments (the
+    # `cfg:` ones are settings, the first other is the password), setting.NewCfgFromArgs.
+    settings_args = (flags.get("configOverrides") or "").split(" ") + positional
+    props = cfg_props(settings_args)
+    home = flags.get("homepath") or os.getcwd()
+    if not os.path.isdir(home):  # stricter: Grafana looks for HOME/conf/defaults.ini, which the stand-in has not
+        raise CliError("Grafana-server Init Failed: Could not find config defaults, make sure homepath "
+                       "command line parameter is set or working directory is homepath")
+    if flags.get("config"):  # setting.go loadSpecifiedConfigFile: ini.Load of a file that must exist
+        try:
+            with open(flags["config"], "rb"):
+                pass
+        except OSError as exc:
+            raise CliError(f'failed to parse "{flags["config"]}": {exc.strerror}') from exc
+    others = [arg for arg in positional if not arg.startswith("cfg:")]
+    if opts.get("password-from-stdin"):
+        if others:  # stricter: Grafana ignores them
+            raise CliError(f"unexpected arguments with --password-from-stdin: {len(others)}", usage=True)
+        print("New Password: ", end="", flush=True)
+        password = read_password_line()
+    else:
+        if len(others) > 1:  # stricter: Grafana ignores all but the first
+            raise CliError(f"unexpected arguments after the password: {len(others) - 1}", usage=True)
+        password = others[0] if others else ""  # c.Args().First()
+    # Password.Validate (pkg/services/user/password.go ValidatePassword): without
+    # [auth.basic] password_policy, fewer than 4 bytes is too short.
+    if env_bool("GF_AUTH_BASIC_PASSWORD_POLICY"):
+        raise CliError("GF_AUTH_BASIC_PASSWORD_POLICY (the strong password policy) is not implemented by the stand-in")
+    if len(password.encode()) < 4:
+        raise CliError("the new password doesn't meet the password policy criteria")
+    user_id = opts.get("user-id", 1)  # DefaultAdminUserId
+    path = os.path.join(cfg_path(props, "data", home), "grafana.db")
+    # Stricter: Grafana's CLI opens the database through its SQL store, which would create a
+    # missing sqlite file; the stand-in refuses (there is no user to reset in it).
+    if not os.path.isfile(path):
+        raise CliError(f"could not read user from database. Error: database {path} does not exist "
+                       "(the stand-in's CLI does not create it: start the server first)")
+    try:
+        store = Store(path)
+        usr = store.one("SELECT * FROM user WHERE id=?", (user_id,))
+    except sqlite3.Error as exc:
+        raise CliError(f"could not read user from database. Error: {exc}") from exc
+    if not usr:
+        # ErrAdminCannotBeFound: Grafana logs this and the admins. Stricter: resetPasswordCommand
+        # returns nil whatever resetPassword returned (exit 0, also for ErrMustBeAdmin); the stand-in exits 1.
+        print("\nAdmin user cannot be found ✘. \n\nPlease try to run the command again specifying a "
+              "user-id (--user-id) from the list below:")
+        for admin in store.query("SELECT id, login FROM user WHERE is_admin=1 ORDER BY id"):
+            print(f"\t Username: {admin['login']} ID: {admin['id']}")
+        raise CliError(f"admin user cannot be found (id: {user_id}) (stand-in: exit 1, Grafana exits 0)")
+    if not usr["is_admin"]:
+        raise CliError("reset-admin-password can only be used to reset an admin user account")  # ErrMustBeAdmin
+    # userimpl Service.Update with a Password: Password.Hash(usr.Salt) = util.EncodePassword, then the store's
+    # Update (which sets `updated`).
+    try:
+        store.execute("UPDATE user SET password=?, updated=? WHERE id=?",
+                      (hash_password(password, usr["salt"]), time.time(), user_id))
+    except sqlite3.Error as exc:
+        raise CliError(f"failed to update user password: {exc}") from exc
+    print("\nAdmin password changed successfully ✔\n\n", end="", flush=True)
+    return 0
+
+
 def main(argv):
     global STORE  # pylint: disable=global-statement
+    if argv[:1] == ["cli"]:
+        log(BANNER)
+        try:
+            sys.exit(cli(argv[1:]))
+        except CliError as exc:
+            if exc.usage:
+                print(f"Incorrect Usage: {exc}\n\n{USAGE}\n")
+            print(f"Error: ✗ {exc}", flush=True)
+            sys.exit(1)
     print(BANNER, flush=True)
     log(BANNER)
     if argv[:1] != ["server"]:
-        fail(f"usage: grafana server [...] (the stand-in implements only the server), got {argv[:1]}")
-    data = os.environ.get("GF_PATHS_DATA", "/var/lib/grafana")
-    for arg in argv[1:]:
-        if arg.startswith("cfg:default.paths.data="):
-            data = arg.split("=", 1)[1]
+        fail(f"usage: grafana server [...] | grafana cli ... (the stand-in implements only these), got {argv[:1]}")
+    try:
+        props = cfg_props(argv[1:])
+    except CliError as exc:
+        fail(str(exc))
+    data = cfg_path(props, "data", os.getcwd())  # the image's WORKDIR is the home path
     os.makedirs(data, exist_ok=True)
     STORE = Store(os.path.join(data, "grafana.db"))
     if STORE.first_start:
@@ -1004,10 +1231,7 @@ def main(argv):
         log(f"created database {data}/grafana.db with admin user {user!r} (first start)")
     else:
         log(f"using existing database {data}/grafana.db: GF_SECURITY_ADMIN_* are not applied (not first start)")
-    provisioning = os.environ.get("GF_PATHS_PROVISIONING", "/etc/grafana/provisioning")
-    for arg in argv[1:]:
-        if arg.startswith("cfg:default.paths.provisioning="):
-            provisioning = arg.split("=", 1)[1]
+    provisioning = cfg_path(props, "provisioning", os.getcwd())
     provision(os.path.join(provisioning, "datasources"))
     provision_dashboards(os.path.join(provisioning, "dashboards"))
     port = int(os.environ.get("GF_SERVER_HTTP_PORT") or 3000)

@@ -37,6 +37,9 @@ def test_supplied_value_replaces_the_file_once(tmp_path, capsys):
     again = run(capsys, name="token", directory=str(tmp_path), value="from-vault-1234")
     assert (rotated["changed"], again["changed"]) == (True, False)
     assert (tmp_path / "token").read_text() == "from-vault-1234"
+    # Ansible masks return values equal to a no_log option: the module returns none rather than
+    # VALUE_SPECIFIED_IN_NO_LOG_PARAMETER, which a caller would otherwise take for the secret.
+    assert "value" not in rotated and "value" not in again
 
 
 def test_loose_permissions_are_tightened(tmp_path, capsys):
