@@ -412,20 +412,30 @@ def expand(value):
     return value
 
 
-def provision(directory):
-    """pkg/services/provisioning/datasources config_reader.go + datasources.go."""
+def provisioning_files(directory, on_parse_error):
+    """(name, path, parsed YAML) of each *.yaml and *.yml file of a provisioning directory, in
+    name order (the config readers of pkg/services/provisioning/{datasources,dashboards});
+    nothing when the directory is missing. on_parse_error(name, path, exc) must not return."""
     if not os.path.isdir(directory):
         return
-    configs = []
     for name in sorted(os.listdir(directory)):
         if not name.endswith((".yaml", ".yml")):
             continue
         path = os.path.join(directory, name)
         with open(path, encoding="utf-8") as handle:
             try:
-                config = yaml.safe_load(handle) or {}
+                config = yaml.safe_load(handle)
             except yaml.YAMLError as exc:
-                fail(f"Failed to provision data sources: could not parse {path}: {exc}")
+                on_parse_error(name, path, exc)
+        yield name, path, config
+
+
+def provision(directory):
+    """pkg/services/provisioning/datasources config_reader.go + datasources.go."""
+    configs = []
+    for _name, path, config in provisioning_files(
+            directory, lambda name, path, exc: fail(f"Failed to provision data sources: could not parse {path}: {exc}")):
+        config = config or {}
         if config.get("apiVersion", 0) != 1:
             fail(f"Failed to provision data sources: {path}: only apiVersion 1 is supported by the stand-in")
         configs.append((path, config))
@@ -485,17 +495,8 @@ def read_dashboard_providers(directory):
     """config_reader.go readConfig/parseConfigs + dashboard.go getFileReaders + file_reader.go
     NewDashboardFileReader. Returns the provider configs; any error stops the server."""
     providers = []
-    if not os.path.isdir(directory):
-        return providers
-    for name in sorted(os.listdir(directory)):
-        if not name.endswith((".yaml", ".yml")):
-            continue
-        path = os.path.join(directory, name)
-        with open(path, encoding="utf-8") as handle:
-            try:
-                config = yaml.safe_load(handle)
-            except yaml.YAMLError as exc:
-                dash_fail(f"could not parse provisioning config file: {name} error: {exc}")
+    for name, _path, config in provisioning_files(
+            directory, lambda name, path, exc: dash_fail(f"could not parse provisioning config file: {name} error: {exc}")):
         if config is None:
             continue  # parseConfigs: an empty file yields no providers
         # Stricter: Grafana reads apiVersion 0 (missing) as the deprecated v0 list format and any
