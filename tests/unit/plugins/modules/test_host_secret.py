@@ -3,9 +3,13 @@ import os
 import stat
 
 import pytest
+import yaml
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.microops.stack.plugins.modules import host_secret
+
+# The length a generated value has when the task gives none, as the module documents it.
+DEFAULT_LENGTH = yaml.safe_load(host_secret.DOCUMENTATION)["options"]["length"]["default"]
 
 
 def run(capsys, check_mode=False, **args):
@@ -51,7 +55,7 @@ def test_loose_permissions_are_tightened(tmp_path, capsys):
 
 def test_check_mode_writes_nothing(tmp_path, capsys):
     result = run(capsys, check_mode=True, name="svc/password", directory=str(tmp_path / "new"))
-    assert result["changed"] is True and len(result["value"]) == 32
+    assert result["changed"] is True and len(result["value"]) == DEFAULT_LENGTH
     assert not (tmp_path / "new").exists()
 
 
