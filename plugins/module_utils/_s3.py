@@ -87,7 +87,7 @@ def format_error(endpoint, bucket, exc, action=None):
 
 # --- bucket names ---------------------------------------------------------------------------
 
-# minio-go pkg/s3utils CheckValidBucketNameStrict (UPSTREAM.md section 1).
+# minio-go pkg/s3utils CheckValidBucketNameStrict (docs/upstream.md, "Bucket names").
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 RESERVED_BUCKET_NAMES = frozenset(("minio",))
 

@@ -47,7 +47,7 @@ def test_invalid_bucket_names(name, why):
     assert why in bucket_name_error(name)
 
 
-# --- canned policies: exactly the UPSTREAM.md section 1 table -------------------------------
+# --- canned policies: exactly the table in docs/upstream.md, "Canned anonymous policies" ----
 
 BUCKET_ARN, OBJECT_ARN = "arn:aws:s3:::b1", "arn:aws:s3:::b1/*"
 
