@@ -1,6 +1,8 @@
 """The MinIO STAND-IN image (microops-test/minio-standin, tests/harness/images/minio-standin): moto's
 S3 server behind SigV4 checks, MinIO's health and metrics endpoints, state on the /data volume.
-These tests run against the stand-in, not MinIO. Needs the engine and images from tests/harness/up."""
+These tests run against the stand-in, not MinIO: its contract that the product tests rely on,
+counted as product tests (stage `images`); its image's own settings (user, entrypoint, ports)
+are harness checks in tests/harness/checks. Needs the engine and images from tests/harness/up."""
 
 import base64
 import hashlib
@@ -28,12 +30,35 @@ METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def http(url, method="GET", headers=None):
+    status, response_headers, body = http_full(url, method, headers)
+    return status, response_headers.get("Content-Type"), body
+
+
+def http_full(url, method="GET", headers=None):
+    """(status, headers, body text) of one request; HTTP errors are answers too."""
     request = urllib.request.Request(url, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.headers.get("Content-Type"), response.read().decode()
+            return response.status, response.headers, response.read().decode()
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers.get("Content-Type"), exc.read().decode()
+        return exc.code, exc.headers, exc.read().decode()
+
+
+def first_answer(minio, path, deadline_seconds=30):
+    """Starts nothing: polls the started container's published port until `path` answers at all
+    (any HTTP status) and returns (status, headers, body, time.monotonic() of the answer)."""
+    port = docker("port", minio.name, f"{minio.PORT}/tcp").stdout.split(":")[-1].strip()
+    minio.base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        try:
+            status, headers, body = http_full(minio.base + path)
+            return status, headers, body, time.monotonic()
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"minio stand-in not listening within {deadline_seconds} s:\n{minio.logs()}")
+        time.sleep(0.1)
 
 
 class StandIn(StandInContainer):
@@ -43,14 +68,18 @@ class StandIn(StandInContainer):
     IMAGE = IMAGE
     PORT = 9000
     DATA = "/data"
-    READY_PATH = "/minio/health/ready"
+    # /minio/health/ready answers 200 before the object layer exists (x-minio-server-status: offline);
+    # only /minio/health/cluster waits for it (cmd/healthcheck-handler.go).
+    READY_PATH = "/minio/health/cluster"
     ARGS = ("server", "/data", "--console-address", ":9001")
     DEFAULT_ENV = {"MINIO_ROOT_USER": USER, "MINIO_ROOT_PASSWORD": PASSWORD}
 
     def client(self, access_key=USER, secret_key=PASSWORD):
+        """boto3 S3 client, path style, one attempt only (botocore would retry a 503)."""
         return boto3.client("s3", endpoint_url=self.base, aws_access_key_id=access_key,
                             aws_secret_access_key=secret_key, region_name="us-east-1",
-                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+                            config=Config(s3={"addressing_style": "path"},
+                                          retries={"mode": "standard", "total_max_attempts": 1}))
 
 
 def jwt(secret, claims, alg="HS512"):
@@ -84,22 +113,12 @@ def assert_bucket_state(s3, version_id):
     assert obj["VersionId"] == version_id
 
 
-def test_standin_image_follows_minio_conventions():
-    config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", IMAGE).stdout)
-    assert config.get("User", "") in ("", "root")  # Dockerfile.release: no USER, root
-    assert config["Entrypoint"] == ["/usr/bin/docker-entrypoint.sh"]
-    assert config["Cmd"] == ["minio"]
-    assert list(config["ExposedPorts"]) == ["9000/tcp"]
-    assert list(config["Volumes"]) == ["/data"]
-    assert "MINIO_ROOT_USER_FILE=access_key" in config["Env"]
-    assert config["Labels"]["org.microops.standin"] == "minio"
-    assert docker("run", "--rm", "--entrypoint", "curl", IMAGE, "--version").returncode == 0
-
-
 def test_standin_health_console_and_banner(standin):
     minio = standin()
-    for path in ("/minio/health/live", "/minio/health/ready", "/minio/health/cluster"):
-        assert http(minio.base + path)[0] == 200
+    for path in ("/minio/health/live", "/minio/health/ready", "/minio/health/cluster", "/minio/health/cluster/read"):
+        status, headers, _body = http_full(minio.base + path)
+        assert status == 200
+        assert headers.get("x-minio-server-status") is None  # set only while offline
         assert http(minio.base + path, method="HEAD")[0] == 200
     console = docker("exec", minio.name, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                      "http://127.0.0.1:9001/").stdout
@@ -197,3 +216,85 @@ def test_standin_state_survives_restart_and_recreate(standin):
     minio.remove()
     again = standin()
     assert_bucket_state(again.client(), version_id)
+
+
+HEALTH = ("/minio/health/live", "/minio/health/ready", "/minio/health/cluster", "/minio/health/cluster/read")
+
+
+def test_standin_startup_offline_then_online(volume):
+    """For MICROOPS_STANDIN_STARTUP_SECONDS after it listens, the stand-in is MinIO before
+    setObjectLayer: live/ready 200 offline, cluster 503 offline, every S3 call 503
+    XMinioServerNotInitialized (signed or not); then online."""
+    minio = StandIn(volume, env={**StandIn.DEFAULT_ENV, "MICROOPS_STANDIN_STARTUP_SECONDS": "12"})
+    try:
+        minio.run(wait=False)
+        _status, _headers, _body, listening = first_answer(minio, "/minio/health/live")
+        for path in HEALTH:
+            status, headers, body = http_full(minio.base + path)
+            assert (status, headers.get("x-minio-server-status"), body) == (
+                503 if "cluster" in path else 200, "offline", ""), path
+            assert http_full(minio.base + path, method="HEAD")[0] == (503 if "cluster" in path else 200)
+        with pytest.raises(ClientError) as offline:
+            minio.client().list_buckets()
+        response = offline.value.response
+        assert response["Error"]["Code"] == "XMinioServerNotInitialized"
+        assert response["Error"]["Message"] == "Server not initialized yet, please try again."
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "60"
+        with pytest.raises(ClientError) as bad_signature:  # before authentication: 503, not 403
+            minio.client(USER, "wrong-secret-1").create_bucket(Bucket="standin-bucket")
+        assert bad_signature.value.response["Error"]["Code"] == "XMinioServerNotInitialized"
+        status, headers, body = http_full(minio.base + "/standin-bucket/key")
+        assert (status, headers.get("Content-Type")) == (503, "application/xml")
+        assert "<Code>XMinioServerNotInitialized</Code>" in body and "<BucketName>standin-bucket</BucketName>" in body
+        assert time.monotonic() - listening < 10, "the offline checks took too long to mean anything"
+        minio.wait_ready()  # /minio/health/cluster 200
+        online = time.monotonic()
+        assert online - listening > 10
+        for path in HEALTH:
+            status, headers, _body = http_full(minio.base + path)
+            assert (status, headers.get("x-minio-server-status")) == (200, None), path
+        minio.client().create_bucket(Bucket="standin-bucket")
+        assert [b["Name"] for b in minio.client().list_buckets()["Buckets"]] == ["standin-bucket"]
+        assert "object layer initialised" in minio.logs()
+    finally:
+        minio.remove()
+
+
+def test_standin_starts_offline_by_default(volume):
+    """Without MICROOPS_STANDIN_STARTUP_SECONDS the object layer takes a few seconds (3) too."""
+    minio = StandIn(volume)
+    try:
+        minio.run(wait=False)
+        status, headers, _body, listening = first_answer(minio, "/minio/health/cluster")
+        assert (status, headers.get("x-minio-server-status")) == (503, "offline")
+        minio.wait_ready()
+        assert time.monotonic() - listening > 1.5
+        minio.client().list_buckets()
+    finally:
+        minio.remove()
+
+
+def test_standin_refuses_bad_startup_seconds(volume):
+    minio = StandIn(volume, env={**StandIn.DEFAULT_ENV, "MICROOPS_STANDIN_STARTUP_SECONDS": "soon"})
+    try:
+        minio.run(wait=False)
+        assert docker("wait", minio.name).stdout.strip() == "1"
+        assert "MICROOPS_STANDIN_STARTUP_SECONDS must be a number of seconds" in minio.logs()
+    finally:
+        minio.remove()
+
+
+def test_standin_trims_credential_files_like_bytes_trimspace(standin, tmp_path):
+    """readFromSecret trims with Go's bytes.TrimSpace: CR, LF, tabs, spaces and Unicode spaces such as
+    U+00A0 at both ends go, a space inside stays."""
+    (tmp_path / "user").write_bytes(b" \t" + USER.encode() + b"\r\n")
+    (tmp_path / "password").write_bytes("\n inside space-1\u00a0\r\n\n".encode())
+    minio = standin(
+        env={"MINIO_ROOT_USER_FILE": "minio_user", "MINIO_ROOT_PASSWORD_FILE": "/secrets/password"},
+        mounts=(f"{tmp_path / 'user'}:/run/secrets/minio_user:ro", f"{tmp_path / 'password'}:/secrets/password:ro"))
+    minio.client(USER, "inside space-1").create_bucket(Bucket="standin-bucket")
+    for secret in ("inside space-1\u00a0", " inside space-1", "insidespace-1"):
+        with pytest.raises(ClientError) as error:
+            minio.client(USER, secret).list_buckets()
+        assert error.value.response["Error"]["Code"] == "SignatureDoesNotMatch"

@@ -13,6 +13,17 @@ and the MinIO source each part follows (github.com/minio/minio, read at 7aac2a2c
   for anonymous requests); bucket names checked like MinIO's PutBucketHandler
   (minio-go pkg/s3utils CheckValidBucketNameStrict);
 - health: cmd/healthcheck-router.go, GET/HEAD /minio/health/{live,ready,cluster,cluster/read};
+- startup: cmd/server-main.go serverMain starts the HTTP server (configureServer) before
+  newObjectLayer/setObjectLayer; until then cmd/healthcheck-handler.go LivenessCheckHandler and
+  ReadinessCheckHandler answer 200 with `x-minio-server-status: offline`, checkHealth makes
+  ClusterCheckHandler and ClusterReadCheckHandler answer 503 with the same header, and every S3
+  handler checks `api.ObjectAPI() == nil` before authentication (cmd/bucket-handlers.go
+  ListBucketsHandler, PutBucketHandler...) and answers ErrServerNotInitialized (cmd/api-errors.go:
+  XMinioServerNotInitialized, "Server not initialized yet, please try again.", 503) through
+  cmd/api-response.go writeErrorResponse (Retry-After: 60 on 503). The stand-in is in that state
+  for MICROOPS_STANDIN_STARTUP_SECONDS (a test-only variable, not MinIO's; default 3) after it
+  starts listening; metric groups that depend on the object layer are empty meanwhile
+  (cmd/metrics-v2.go MetricsGroupV2.RegisterRead, dependGlobalObjectAPI);
 - metrics: cmd/metrics-router.go (MINIO_PROMETHEUS_AUTH_TYPE jwt|public), cmd/metrics.go
   AuthMiddleware + cmd/jwt.go metricsRequestAuthenticate (Bearer JWT, iss "prometheus"),
   metric names from cmd/metrics-v2.go, Content-Type from prometheus/common expfmt.Negotiate;
@@ -62,7 +73,13 @@ ERRORS = {
         "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", 400),
     "InvalidBucketName": ("InvalidBucketName", "The specified bucket is not valid.", 400),
     "NotImplemented": ("NotImplemented", "A header you provided implies functionality that is not implemented (MinIO stand-in)", 501),
+    "ServerNotInitialized": ("XMinioServerNotInitialized", "Server not initialized yet, please try again.", 503),
 }
+STARTUP_SECONDS = 3.0  # default of the test-only MICROOPS_STANDIN_STARTUP_SECONDS
+# Go's unicode.IsSpace, which bytes.TrimSpace uses: ASCII \t \n \v \f \r space, U+0085, U+00A0 and
+# the other Unicode White_Space characters (Python's str.strip() also strips \x1c-\x1f).
+GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+           "\u2028\u2029\u202f\u205f\u3000"
 
 
 def log(message):
@@ -76,14 +93,21 @@ def fatal(intro, msg, action, hint):
     sys.exit(1)
 
 
+def go_trim_space(data):
+    """Go's bytes.TrimSpace: leading and trailing unicode.IsSpace characters removed (invalid
+    UTF-8 is kept as it is: surrogateescape)."""
+    return data.decode("utf-8", "surrogateescape").strip(GO_SPACE)
+
+
 def read_from_secret(name):
     """cmd/common-main.go readFromSecret: a name under /run/secrets/ if that file exists, else a
-    path; a missing file gives "" (ignored); the content is whitespace-trimmed."""
+    path; a missing file gives "" (ignored); the content is trimmed with bytes.TrimSpace, so a
+    file written with a trailing newline gives the credential without it."""
     candidate = os.path.join("/run/secrets/", name)
     path = candidate if os.path.isfile(candidate) else name
     try:
         with open(path, "rb") as handle:
-            return handle.read().strip().decode()
+            return go_trim_space(handle.read())
     except FileNotFoundError:
         return ""
     except OSError as exc:
@@ -126,22 +150,29 @@ def valid_bucket_name(name):
 
 
 def error_response(start_response, name, environ, extra_headers=()):
+    """cmd/api-response.go writeErrorResponse: APIErrorResponse (cmd/api-errors.go) as XML, Key and
+    BucketName omitted when empty (omitempty), Retry-After: 60 on 503."""
     code, message, status = ERRORS[name]
     path = unquote(environ.get("PATH_INFO", "/"))
     bucket, _sep, key = path.lstrip("/").partition("/")
     request_id = uuid.uuid4().hex[:16].upper()
+    key_xml = f"<Key>{escape(key)}</Key>" if key else ""
+    bucket_xml = f"<BucketName>{escape(bucket)}</BucketName>" if bucket else ""
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{code}</Code><Message>{escape(message)}</Message><Key>{escape(key)}</Key>"
-            f"<BucketName>{escape(bucket)}</BucketName><Resource>{escape(path)}</Resource>"
+            f"<Error><Code>{code}</Code><Message>{escape(message)}</Message>{key_xml}{bucket_xml}"
+            f"<Resource>{escape(path)}</Resource>"
             f"<RequestId>{request_id}</RequestId><HostId>minio-standin</HostId></Error>").encode()
-    start_response(f"{status} {http_reason(status)}", [
-        ("Content-Type", "application/xml"), ("Content-Length", str(len(body))),
-        ("x-amz-request-id", request_id), *extra_headers])
+    headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body))),
+               ("x-amz-request-id", request_id)]
+    if status == 503:
+        headers.append(("Retry-After", "60"))
+    start_response(f"{status} {http_reason(status)}", [*headers, *extra_headers])
     return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
 
 def http_reason(status):
-    return {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 501: "Not Implemented"}.get(status, "")
+    return {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 501: "Not Implemented",
+            503: "Service Unavailable"}.get(status, "")
 
 
 def read_body(environ):
@@ -318,6 +349,20 @@ class StandIn:
         self.state_file = os.path.join(self.state_dir, "state.pickle")
         os.makedirs(self.state_dir, exist_ok=True)
         self.load()
+        self.ready_at = None  # time.monotonic() at which the object layer is "set"; see start()
+
+    def start(self, delay):
+        """The HTTP server listens from now on; the object layer is ready `delay` seconds later
+        (cmd/server-main.go serverMain: configureServer, then newObjectLayer)."""
+        self.ready_at = time.monotonic() + delay
+        log(f"object layer not initialised for {delay:g} s (MICROOPS_STANDIN_STARTUP_SECONDS)")
+        timer = threading.Timer(delay, lambda: log("object layer initialised: S3 API online"))
+        timer.daemon = True
+        timer.start()
+
+    def online(self):
+        """newObjectLayerFn() != nil."""
+        return self.ready_at is not None and time.monotonic() >= self.ready_at
 
     def backend(self):
         return self.backends[ACCOUNT]["aws"]
@@ -344,6 +389,10 @@ class StandIn:
         method = environ["REQUEST_METHOD"]
         if path == "/minio" or path.startswith("/minio/"):
             return self.reserved(environ, start_response, path, method)
+        if not self.online():
+            # The handlers test ObjectAPI() == nil before authenticating: signed or not, 503.
+            read_body(environ)
+            return error_response(start_response, "ServerNotInitialized", environ)
         body = read_body(environ)
         try:
             body = self.verifier.verify(environ, body)
@@ -391,7 +440,15 @@ class StandIn:
         if path in ("/minio/health/live", "/minio/health/ready", "/minio/health/cluster", "/minio/health/cluster/read"):
             if method not in ("GET", "HEAD"):
                 return error_response(start_response, "NotImplemented", environ)
-            start_response("200 OK", [("Content-Length", "0"), ("X-Minio-Server-Status", "online")])
+            # cmd/healthcheck-handler.go: the header is set only while offline (const unavailable);
+            # live and ready still answer 200 then, cluster and cluster/read (checkHealth) 503.
+            headers = [("Content-Length", "0")]
+            status = "200 OK"
+            if not self.online():
+                headers.append(("x-minio-server-status", "offline"))
+                if path.startswith("/minio/health/cluster"):
+                    status = "503 Service Unavailable"
+            start_response(status, headers)
             return [b""]
         if re.match(r"^/minio/v2/metrics/(cluster|bucket|node|resource)$", path) and method == "GET":
             if self.auth_type != "public" and not self.metrics_token_ok(environ):
@@ -437,6 +494,8 @@ class StandIn:
                 usage[name] = (len(keys), sum(k.size for k in keys))
         gauge("minio_cluster_nodes_online_total", "Total number of MinIO nodes online", [({"server": server}, 1)])
         gauge("minio_cluster_nodes_offline_total", "Total number of MinIO nodes offline", [({"server": server}, 0)])
+        if not self.online():  # getClusterUsageMetrics, getBucketUsageMetrics: dependGlobalObjectAPI
+            return "\n".join(lines) + "\n"
         gauge("minio_cluster_bucket_total", "Total number of buckets in the cluster", [({"server": server}, len(buckets))])
         gauge("minio_bucket_usage_object_total", "Total number of objects",
               [({"bucket": b, "server": server}, usage[b][0]) for b in sorted(usage)])
@@ -487,6 +546,21 @@ def parse_args(argv):
     return dirs[0], opts["--address"], opts["--console-address"]
 
 
+def startup_seconds(environ):
+    """MICROOPS_STANDIN_STARTUP_SECONDS: how long the object layer stays uninitialised (tests only)."""
+    raw = environ.get("MICROOPS_STANDIN_STARTUP_SECONDS", "")
+    if raw == "":
+        return STARTUP_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 600:
+        log(BANNER)
+        sys.exit(f"minio-standin: MICROOPS_STANDIN_STARTUP_SECONDS must be a number of seconds from 0 to 600, got {raw!r}")
+    return value
+
+
 def split_address(address):
     host, _sep, port = address.rpartition(":")
     return host or "0.0.0.0", int(port)
@@ -500,6 +574,7 @@ def main(argv):
     os.environ["S3_IGNORE_SUBDOMAIN_BUCKETNAME"] = "true"  # MinIO without MINIO_DOMAIN: path-style only
     user, password = root_credentials(os.environ)
     auth_type = os.environ.get("MINIO_PROMETHEUS_AUTH_TYPE", "jwt").lower()
+    delay = startup_seconds(os.environ)
     log(BANNER)
     os.makedirs(data_dir, exist_ok=True)
     app = StandIn(user, password, data_dir, auth_type, address)
@@ -510,6 +585,7 @@ def main(argv):
         chost, cport = split_address(console)
         servers.append(make_server(chost, cport, console_app, threaded=True))
         log(f"Console: http://{chost}:{cport} (placeholder page only)")
+    app.start(delay)
     for server in servers[1:]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     servers[0].serve_forever()
