@@ -2,7 +2,9 @@
 Grafana's datasource and service-account HTTP API, first-start admin password, provisioning and
 /metrics, state in the /var/lib/grafana volume. These tests run against the stand-in, not Grafana;
 the datasource health test queries a real Prometheus (microops-test/prometheus, Debian's build).
-Needs the engine and images from tests/harness/up."""
+The stand-in's contract that the product tests rely on: counted as product tests (stage
+`images`); its image's own settings (user, entrypoint, ports) are harness checks in
+tests/harness/checks. Needs the engine and images from tests/harness/up."""
 
 import json
 import time
@@ -39,21 +41,6 @@ def reset_admin_password(grafana, text, *args):
 
 def signed_in_user(grafana, password):
     return grafana.call("GET", "/api/user", auth=basic_auth("admin", password))
-
-
-def test_standin_image_follows_grafana_conventions():
-    config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", IMAGE).stdout)
-    assert config["User"] == "472"
-    assert config["Entrypoint"] == ["/run.sh"]
-    assert not config.get("Cmd")
-    assert list(config["ExposedPorts"]) == ["3000/tcp"]
-    assert list(config["Volumes"]) == ["/var/lib/grafana"]
-    for var in ("GF_PATHS_DATA=/var/lib/grafana", "GF_PATHS_PROVISIONING=/etc/grafana/provisioning",
-                "GF_PATHS_CONFIG=/etc/grafana/grafana.ini", "GF_PATHS_HOME=/usr/share/grafana"):
-        assert var in config["Env"]
-    assert config["Labels"]["org.microops.standin"] == "grafana"
-    ids = docker("run", "--rm", "--entrypoint", "id", IMAGE).stdout
-    assert "uid=472" in ids and "gid=0(root)" in ids
 
 
 def test_standin_health_banner_and_401(standin):
@@ -396,3 +383,83 @@ def test_standin_cli_reset_admin_password_without_database():
     assert result.returncode != 0
     assert "could not read user from database" in result.stdout and "/tmp/data/grafana.db does not exist" in result.stdout
     assert "grafana.db" not in result.stdout.replace("/tmp/data/grafana.db", "")
+
+
+FAILED_LOGIN = {"message": "Invalid username or password", "messageId": "password-auth.failed",
+                "statusCode": 401, "traceID": ""}
+
+
+def test_standin_locks_a_user_after_five_failed_logins(standin):
+    """pkg/services/authn/clients/password.go + loginattempt: five failures within the window lock the
+    login (lower-cased) and the right password gets the same 401 as a wrong one; refused requests are
+    not counted; the lock survives a restart and `grafana cli ... reset-admin-password`; tokens are not
+    affected. The window is shortened to 30 s (Grafana: 5 minutes) by the test-only variable."""
+    grafana = standin(env={"GF_SECURITY_ADMIN_PASSWORD": PASSWORD, "MICROOPS_STANDIN_LOGIN_ATTEMPTS_WINDOW_SECONDS": "30"})
+    account = grafana.call("POST", "/api/serviceaccounts", {"name": "ansible", "role": "Admin"})[1]
+    key = grafana.call("POST", f"/api/serviceaccounts/{account['id']}/tokens", {"name": "t1"})[1]["key"]
+    assert signed_in_user(grafana, PASSWORD)[0] == 200  # a success does not protect against what follows
+    first_failure = time.monotonic()
+    for attempt in range(5):
+        assert signed_in_user(grafana, f"wrong-{attempt}") == (401, FAILED_LOGIN)
+    assert signed_in_user(grafana, PASSWORD) == (401, FAILED_LOGIN)
+    assert grafana.call("GET", "/api/datasources", auth=basic_auth("ADMIN", PASSWORD)) == (401, FAILED_LOGIN)
+    assert grafana.call("GET", "/api/datasources", auth="Bearer " + key)[0] == 200
+    assert "too many consecutive incorrect login attempts for user" in grafana.logs()
+    grafana.restart()
+    assert signed_in_user(grafana, PASSWORD) == (401, FAILED_LOGIN)
+    result = reset_admin_password(grafana, "rotated-admin-pw-3\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    time.sleep(max(0.0, 12 - (time.monotonic() - first_failure)))
+    for _attempt in range(5):  # refused while locked: not recorded (else locked until about 43 s)
+        assert signed_in_user(grafana, "rotated-admin-pw-3") == (401, FAILED_LOGIN)
+    locked_until = None
+    while time.monotonic() - first_failure < 75:
+        if signed_in_user(grafana, "rotated-admin-pw-3")[0] == 200:
+            locked_until = time.monotonic()
+            break
+        time.sleep(1)
+    assert locked_until is not None, "still locked 75 s after the failures (window 30 s)"
+    assert 28 < locked_until - first_failure < 38  # the first failure's second + 30 s, then the next poll
+    assert signed_in_user(grafana, PASSWORD)[0] == 401  # the old password, once: a plain failure
+    assert signed_in_user(grafana, "rotated-admin-pw-3")[0] == 200
+
+
+def test_standin_empty_password_is_not_a_counted_attempt(standin):
+    grafana = standin()
+    for _attempt in range(6):
+        assert grafana.call("GET", "/api/user", auth=basic_auth("admin", "")) == (401, FAILED_LOGIN)
+    assert signed_in_user(grafana, PASSWORD)[0] == 200
+
+
+@pytest.mark.parametrize("name, value", [
+    ("GF_SECURITY_DISABLE_BRUTE_FORCE_LOGIN_PROTECTION", "true"),
+    ("GF_SECURITY_BRUTE_FORCE_LOGIN_PROTECTION_MAX_ATTEMPTS", "10"),
+    ("MICROOPS_STANDIN_LOGIN_ATTEMPTS_WINDOW_SECONDS", "301"),
+])
+def test_standin_refuses_login_protection_settings_it_does_not_implement(volume, name, value):
+    grafana = StandIn(volume, env={"GF_SECURITY_ADMIN_PASSWORD": PASSWORD, name: value})
+    try:
+        grafana.run(wait=False)
+        assert docker("wait", grafana.name).stdout.strip() == "1"
+        assert name in docker("logs", grafana.name).stderr
+    finally:
+        grafana.remove()
+
+
+def test_standin_health_of_a_datasource_whose_plugin_is_not_registered(standin):
+    """MICROOPS_STANDIN_UNREGISTERED_PLUGINS: the health check of those types answers as Grafana does
+    for plugins.ErrPluginNotRegistered (grafana/grafana#132528); the datasource itself is still there."""
+    grafana = standin(env={"GF_SECURITY_ADMIN_PASSWORD": PASSWORD,
+                           "MICROOPS_STANDIN_UNREGISTERED_PLUGINS": "elasticsearch, prometheus"})
+    for name, ds_type in (("ES", "elasticsearch"), ("P", "prometheus"), ("L", "loki")):
+        status, _body = grafana.call("POST", "/api/datasources", {"name": name, "type": ds_type, "access": "proxy",
+                                                                  "url": "http://nowhere:1", "uid": name.lower()})
+        assert status == 200
+    not_registered = {"message": "Plugin not registered", "messageId": "plugin.notRegistered",
+                      "statusCode": 404, "traceID": ""}
+    assert grafana.call("GET", "/api/datasources/uid/es/health") == (404, not_registered)
+    assert grafana.call("GET", "/api/datasources/uid/p/health") == (404, not_registered)
+    status, body = grafana.call("GET", "/api/datasources/uid/l/health")
+    assert status == 404 and body["messageId"] == "plugin.notImplemented"
+    assert grafana.call("GET", "/api/datasources/uid/es")[1]["type"] == "elasticsearch"
+    assert "Plugin not registered pluginId=elasticsearch" in grafana.logs()

@@ -14,7 +14,10 @@ uses, each part following the Grafana source (github.com/grafana/grafana) or doc
   cfg:default.paths.X, then GF_PATHS_X, then cfg:paths.X (see cfg_path). Shared by the server and
   `grafana cli` (each request reads users and tokens from it: nothing is cached).
 - authentication (pkg/services/authn/clients): basic auth of a user (password.go/basic.go: failure
-  401 "Invalid username or password"), Bearer service-account tokens (api_key.go: unknown
+  401 "Invalid username or password"), brute-force protection of basic auth (see
+  password_identity: pkg/services/authn/clients/password.go Password.AuthenticatePassword,
+  pkg/services/loginattempt/loginattemptimpl login_attempt.go and store.go, pkg/setting/setting.go
+  readSecuritySettings), Bearer service-account tokens (api_key.go: unknown
   401 "Invalid API key", expired "Expired API key", a token used with another X-Grafana-Org-Id
   401 "API key does not belong to the requested organization", messageId
   api-key.organization-mismatch); no credentials: 401 {"message":"Unauthorized"} (middleware
@@ -31,6 +34,11 @@ uses, each part following the Grafana source (github.com/grafana/grafana) or doc
 - prometheus health (pkg/promlib/healthcheck.go): instant query `1+1` through the datasource URL.
   Other types answer like a plugin without CheckHealth (pkg/plugins/errors.go
   ErrMethodNotImplemented: 404 "Method not implemented", messageId plugin.notImplemented).
+  A type named in the test-only MICROOPS_STANDIN_UNREGISTERED_PLUGINS answers like a plugin that is
+  not registered (grafana/grafana#132528: the preinstall auto-update stopped it and never loaded it
+  again): pkg/api/datasources.go checkDatasourceHealth -> plugincontext Provider.GetWithDataSource
+  returns plugins.ErrPluginNotRegistered (pkg/plugins/errors.go: errutil.NotFound
+  "plugin.notRegistered", "Plugin not registered"), written by response.ErrOrFallback: 404.
 - service accounts (pkg/services/serviceaccounts/api): POST /api/serviceaccounts (201),
   GET /api/serviceaccounts/search, POST /api/serviceaccounts/:id/tokens ({id,name,key}).
 - provisioning (pkg/services/provisioning/datasources): GF_PATHS_PROVISIONING/datasources/*.yaml|yml,
@@ -84,6 +92,19 @@ CORE_TYPES = {
 }
 ROLES = ("None", "Viewer", "Editor", "Admin")
 LOCK = threading.RLock()
+# pkg/services/loginattempt/loginattemptimpl/login_attempt.go: `const loginAttemptsWindow =
+# time.Minute * 5`; pkg/setting/setting.go readSecuritySettings:
+# brute_force_login_protection_max_attempts MustInt64(5).
+LOGIN_ATTEMPTS_WINDOW = 300
+LOGIN_MAX_ATTEMPTS = 5
+# The [security] settings of the protection, as GF_* variables, and Grafana's defaults
+# (readSecuritySettings): the stand-in implements the defaults only and refuses other values.
+LOGIN_PROTECTION_DEFAULTS = {
+    "GF_SECURITY_DISABLE_BRUTE_FORCE_LOGIN_PROTECTION": "false",
+    "GF_SECURITY_BRUTE_FORCE_LOGIN_PROTECTION_MAX_ATTEMPTS": "5",
+    "GF_SECURITY_DISABLE_USERNAME_LOGIN_PROTECTION": "false",
+    "GF_SECURITY_DISABLE_IP_ADDRESS_LOGIN_PROTECTION": "true",
+}
 
 
 def log(message):
@@ -162,6 +183,8 @@ class Store:
             CREATE TABLE IF NOT EXISTS dashboard (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id INTEGER, uid TEXT,
                 title TEXT, slug TEXT, folder_uid TEXT, data TEXT, version INTEGER, created REAL, updated REAL,
                 provisioner TEXT, external_id TEXT, checksum TEXT, UNIQUE (org_id, uid));
+            CREATE TABLE IF NOT EXISTS login_attempt (id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT,
+                ip_address TEXT, created INTEGER);
         """)
         # uid/created/updated came with GET /api/user: add them to a database of an older stand-in.
         columns = {row["name"] for row in self.db.execute("PRAGMA table_info(user)")}
@@ -828,9 +851,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(401, "Invalid username or password", "password-auth.failed")
             if login == "api_key":
                 return token_identity(password, requested)
-            user = STORE.one("SELECT * FROM user WHERE login=? OR email=?", (login, login))
-            if not user or not hmac.compare_digest(user["password"], hash_password(password, user["salt"])):
-                raise ApiError(401, "Invalid username or password", "password-auth.failed")
+            user = password_identity(login, password, self.client_address[0])
             org = requested or 1
             member = STORE.one("SELECT role FROM org_user WHERE org_id=? AND user_id=?", (org, user["id"]))
             if not member:
@@ -841,6 +862,75 @@ class Handler(BaseHTTPRequestHandler):
         if env_bool("GF_AUTH_ANONYMOUS_ENABLED"):
             return {"org": 1, "role": os.environ.get("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer"), "kind": "anonymous"}
         raise ApiError(401, "Unauthorized")
+
+
+def login_attempts_window():
+    """The window of the brute-force protection: Grafana's 5 minutes, or the test-only
+    MICROOPS_STANDIN_LOGIN_ATTEMPTS_WINDOW_SECONDS (checked at start, see check_settings)."""
+    raw = os.environ.get("MICROOPS_STANDIN_LOGIN_ATTEMPTS_WINDOW_SECONDS", "")
+    return int(raw) if raw else LOGIN_ATTEMPTS_WINDOW
+
+
+def password_identity(login, password, address):
+    """pkg/services/authn/clients/password.go Password.AuthenticatePassword, as the Basic client
+    (basic.go) calls it for every API request with basic auth:
+    1. loginAttempts.Validate(username): at least LOGIN_MAX_ATTEMPTS attempts recorded for the
+       lower-cased username with `created >= now - window` (Unix seconds, store.go
+       GetUserLoginAttemptCount) refuse the request before the password is looked at, so the right
+       password is refused too, with the answer a wrong password gets (errPasswordAuthFailed: 401,
+       "Invalid username or password", password-auth.failed); only the log says why. Nothing is
+       recorded for a refused request. The IP address check that follows (ValidateIPAddress) is off
+       by default (disable_ip_address_login_protection = true) and not implemented.
+    2. An empty password: 401 errPasswordAuthFailed, not recorded.
+    3. Unknown user or wrong password: loginAttempts.Add(username, address) records an attempt,
+       then 401 errPasswordAuthFailed.
+    A success does not clear the attempts (no Reset on this path); they age out of the window.
+    Attempts are rows of the database (login_attempt), so they outlive a restart, and `grafana
+    cli admin reset-admin-password` does not clear them (it only changes the password)."""
+    username = login.lower()  # strings.ToLower in Validate and Add
+    now = int(time.time())
+    with LOCK:
+        count = STORE.one("SELECT COUNT(*) AS n FROM login_attempt WHERE username=? AND created>=?",
+                          (username, now - login_attempts_window()))["n"]
+        if count >= LOGIN_MAX_ATTEMPTS:
+            log(f"Failed to authenticate request client=auth.client.basic error=\"[password-auth.failed] too many "
+                f"consecutive incorrect login attempts for user - login for user temporarily blocked\" username={login}")
+            raise ApiError(401, "Invalid username or password", "password-auth.failed")
+        if not password:
+            raise ApiError(401, "Invalid username or password", "password-auth.failed")
+        user = STORE.one("SELECT * FROM user WHERE login=? OR email=?", (login, login))
+        if not user or not hmac.compare_digest(user["password"], hash_password(password, user["salt"])):
+            STORE.execute("INSERT INTO login_attempt (username, ip_address, created) VALUES (?, ?, ?)",
+                          (username, address, now))
+            raise ApiError(401, "Invalid username or password", "password-auth.failed")
+    return user
+
+
+def unregistered_plugins():
+    """Plugin ids named in the test-only MICROOPS_STANDIN_UNREGISTERED_PLUGINS (comma separated,
+    aliases such as postgres allowed): their datasources' health check fails as in Grafana when the
+    plugin is not registered."""
+    names = os.environ.get("MICROOPS_STANDIN_UNREGISTERED_PLUGINS", "")
+    return {canonical_type(name.strip()) for name in names.split(",") if name.strip()}
+
+
+def check_settings():
+    """Settings the server refuses to start with (fail): the brute-force protection settings other
+    than Grafana's defaults, and malformed test-only variables."""
+    for name, default in LOGIN_PROTECTION_DEFAULTS.items():
+        value = os.environ.get(name)
+        if value is not None and value.strip().lower() != default:
+            fail(f"{name}={value}: the stand-in implements Grafana's default ({default}) only")
+    raw = os.environ.get("MICROOPS_STANDIN_LOGIN_ATTEMPTS_WINDOW_SECONDS", "")
+    if raw and not (raw.isdigit() and 0 < int(raw) <= LOGIN_ATTEMPTS_WINDOW):
+        fail(f"MICROOPS_STANDIN_LOGIN_ATTEMPTS_WINDOW_SECONDS must be whole seconds from 1 to {LOGIN_ATTEMPTS_WINDOW}, "
+             f"got {raw!r}")
+    window = login_attempts_window()
+    if window != LOGIN_ATTEMPTS_WINDOW:
+        log(f"login attempts window shortened to {window} s (MICROOPS_STANDIN_LOGIN_ATTEMPTS_WINDOW_SECONDS; "
+            f"Grafana: {LOGIN_ATTEMPTS_WINDOW} s)")
+    if unregistered_plugins():
+        log(f"plugins not registered (MICROOPS_STANDIN_UNREGISTERED_PLUGINS): {', '.join(sorted(unregistered_plugins()))}")
 
 
 def token_identity(key, requested):
@@ -889,6 +979,11 @@ def route(method, path, ident, handler):  # pylint: disable=too-many-return-stat
             row = STORE.one("SELECT * FROM data_source WHERE org_id=? AND uid=?", (org, parts[2]))
             if not row:
                 raise ApiError(500, "Unable to load datasource metadata")  # DataSourceCache: not-found is not mapped
+            if row["type"] in unregistered_plugins():
+                # checkDatasourceHealth: response.ErrOrFallback(500, "Unable to get plugin context", err)
+                # with err = plugins.ErrPluginNotRegistered, an errutil 404.
+                log(f"Plugin not registered pluginId={row['type']} (MICROOPS_STANDIN_UNREGISTERED_PLUGINS)")
+                raise ApiError(404, "Plugin not registered", "plugin.notRegistered")
             if row["type"] == "prometheus":
                 return prometheus_health(row)
             raise ApiError(404, "Method not implemented", "plugin.notImplemented")
@@ -1216,6 +1311,7 @@ def main(argv):
             sys.exit(1)
     print(BANNER, flush=True)
     log(BANNER)
+    check_settings()
     if argv[:1] != ["server"]:
         fail(f"usage: grafana server [...] | grafana cli ... (the stand-in implements only these), got {argv[:1]}")
     try:
