@@ -5,7 +5,8 @@ Every image carries the label LABEL_KEY: a hash of its inputs (its recipe, the f
 and its base image's hash). An image whose label matches is not rebuilt, so an unchanged set
 costs one `docker image inspect` per image.
 
-Usage: images.py [--list] [NAME ...]   (default: every image; NAME as in --list)
+Usage: images.py [--list] [NAME ...]   (default: every image and the docker-ce repository
+built after them, docker-ce-repo/build.py; NAME as in --list)
 """
 import glob
 import hashlib
@@ -132,6 +133,10 @@ ARCHIVES = [
 ]
 ARCHIVE_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".cache", "harness", "archives")
 
+# A signed apt repository laid out like Docker's, built from the packages of a base image's
+# Debian release (docker-ce-repo/README.md): name, base image. Rebuilt when its inputs change.
+DOCKER_CE_REPO = ("docker-ce-repo", "debian:12")
+
 
 def run(cmd, quiet=False, **kwargs):
     out = subprocess.DEVNULL if quiet else None
@@ -169,10 +174,14 @@ def debian_mirror():
 
 def main(argv):
     if "--list" in argv:
-        print("\n".join(image.tag for image in IMAGES))
+        print("\n".join([image.tag for image in IMAGES] + [DOCKER_CE_REPO[0]]))
         return
     by_tag = {image.tag: image for image in IMAGES}
-    wanted = {name if name.startswith(REPO) else REPO + name for name in argv} or set(by_tag)
+    names = [name for name in argv if name != DOCKER_CE_REPO[0]]
+    repo_wanted = not argv or len(names) < len(argv)
+    wanted = {name if name.startswith(REPO) else REPO + name for name in names} if argv else set(by_tag)
+    if repo_wanted:
+        wanted.add(REPO + DOCKER_CE_REPO[1])
     unknown = wanted - set(by_tag)
     if unknown:
         sys.exit(f"images: unknown image(s) {sorted(unknown)}; see --list")
@@ -195,6 +204,8 @@ def main(argv):
         image.build(inputs)
         print(f"images: {image.tag} built in {time.monotonic() - start:.0f} s")
     save_archives(hashes, wanted)
+    if repo_wanted:
+        run([sys.executable, os.path.join(HERE, DOCKER_CE_REPO[0], "build.py"), hashes[REPO + DOCKER_CE_REPO[1]]])
 
 
 def save_archives(hashes, wanted):
