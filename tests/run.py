@@ -1,8 +1,23 @@
 #!/usr/bin/env python
 """`make test`: every test stage in order, each failing the run when it fails.
 
-Prints a table of stages and ends with one line `N passed, N failed`, where N counts single
-checks: each pytest test, each Molecule scenario, and each lint stage as one.
+Prints a table of stages and ends with one line `N passed, N failed` (`, N skipped` appended when
+a test was skipped), where N counts single checks: each pytest test, each Molecule scenario, and
+each lint stage as one.
+
+What the final line counts:
+- `passed` counts product checks only. Two stages are run and printed but not counted there:
+  `harness` (tests/harness/up builds the engine and images: setup, not a check of the collection)
+  and `harness-checks` (tests/harness/checks: a built image compared with the recipe that built
+  it, which says nothing about the collection).
+- `failed` and `skipped` count every stage, those two included: a failure anywhere fails the run,
+  and the line never reads `0 failed` for a failing run.
+
+Skipped tests are listed with their reasons and counted per stage and in total. A skip means a
+test did not run, usually because a tool it needs is missing (moto_server, docker): with CI=true
+(`.ci/run` under CI) each skipped test counts as a failure, so CI cannot pass without running
+every test; locally the run still passes, and prints what it skipped.
+
 A pytest stage with test files that collects no test (pytest's exit code 5) is a failure; a
 stage with no test files yet is reported as such and counts nothing, so an empty stage can
 neither pass nor fail silently.
@@ -20,6 +35,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUTPUT = os.path.join(ROOT, "tests", "output")
 ENV = dict(os.environ, PY_COLORS="0", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
            NO_COLOR="1", MOLECULE_NO_LOG="false")
+CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+class Outcome:
+    """The checks of one stage. skips: (test id, reason) of each skipped test."""
+
+    def __init__(self, passed=0, failed=0, skips=()):
+        self.passed, self.failed, self.skips = passed, failed, list(skips)
+
+    @property
+    def skipped(self):
+        return len(self.skips)
 
 
 def sh(stage, cmd):
@@ -29,31 +56,44 @@ def sh(stage, cmd):
 
 def single(stage, cmd):
     """A stage that is one check: its exit code is the verdict."""
-    return (1, 0) if sh(stage, cmd) == 0 else (0, 1)
+    return Outcome(1, 0) if sh(stage, cmd) == 0 else Outcome(0, 1)
 
 
-def pytest(stage, paths):
-    files = [f for p in paths
-             for f in glob.glob(os.path.join(ROOT, p, "**", "test_*.py"), recursive=True)]
+def test_files(path):
+    full = os.path.join(ROOT, path)
+    if os.path.isfile(full):
+        return [full]
+    return glob.glob(os.path.join(full, "**", "test_*.py"), recursive=True)
+
+
+def pytest(stage, paths, ignore=()):
+    ignored = tuple(os.path.join(ROOT, p) + os.sep for p in ignore)
+    files = [f for p in paths for f in test_files(p) if not f.startswith(ignored)]
     if not files:
         print(f"\n=== {stage}: no test files under {', '.join(paths)} yet")
         return None
     report = os.path.join(OUTPUT, f"junit-{stage}.xml")
-    rc = sh(stage, [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                    f"--junitxml={report}", *paths])
+    rc = sh(stage, [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                    f"--junitxml={report}", *[f"--ignore={p}" for p in ignore], *paths])
     if rc == 5:
         print(f"{stage}: test files exist but pytest collected no test: failing")
-        return (0, 1)
+        return Outcome(0, 1)
     try:
         suite = ET.parse(report).getroot()
         suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
-        total, skipped = int(suite.get("tests")), int(suite.get("skipped"))
+        total = int(suite.get("tests"))
         failed = int(suite.get("failures")) + int(suite.get("errors"))
+        skips = []
+        for case in suite.iter("testcase"):
+            skip = case.find("skipped")
+            if skip is not None:
+                test = f"{case.get('classname')}::{case.get('name')}"
+                skips.append((test, skip.get("message") or skip.get("type") or "no reason given"))
     except (OSError, ET.ParseError, AttributeError, TypeError):
-        return (0, 1)
+        return Outcome(0, 1)
     if rc != 0 and failed == 0:  # pytest failed outside any test (collection, internal error)
         failed = 1
-    return (total - skipped - failed, failed)
+    return Outcome(total - len(skips) - failed, failed, skips)
 
 
 def molecule(stage):
@@ -64,43 +104,65 @@ def molecule(stage):
             passed += 1
         else:
             failed += 1
-    return (passed, failed) if passed + failed else None
+    return Outcome(passed, failed) if passed + failed else None
 
 
+# name, run, counted: whether its passed checks count in the final line (see the docstring).
 STAGES = [
-    ("yamllint", lambda s: single(s, ["yamllint", "--strict", "."])),
-    ("ansible-lint", lambda s: single(s, ["ansible-lint"])),
-    ("argument-specs", lambda s: single(s, [sys.executable, "tests/lint_argument_specs.py"])),
-    ("sanity", lambda s: single(s, ["bash", "tests/sanity/run.sh"])),
-    ("unit", lambda s: pytest(s, ["tests/unit"])),
-    ("harness", lambda s: single(s, ["bash", "tests/harness/up"])),
-    ("images", lambda s: pytest(s, ["tests/harness", "tests/standins"])),
-    ("integration", lambda s: pytest(s, ["tests/integration"])),
-    ("molecule", molecule),
+    ("yamllint", lambda s: single(s, ["yamllint", "--strict", "."]), True),
+    ("ansible-lint", lambda s: single(s, ["ansible-lint"]), True),
+    ("argument-specs", lambda s: single(s, [sys.executable, "tests/lint_argument_specs.py"]), True),
+    ("sanity", lambda s: single(s, ["bash", "tests/sanity/run.sh"]), True),
+    ("unit", lambda s: pytest(s, ["tests/unit"]), True),
+    ("harness", lambda s: single(s, ["bash", "tests/harness/up"]), False),
+    ("harness-checks", lambda s: pytest(s, ["tests/harness/checks"]), False),
+    ("images", lambda s: pytest(s, ["tests/harness", "tests/standins"], ignore=["tests/harness/checks"]), True),
+    ("integration", lambda s: pytest(s, ["tests/integration"]), True),
+    ("molecule", molecule, True),
 ]
+NOT_COUNTED = {"harness": "setup, not counted", "harness-checks": "harness checks, not counted"}
+
+
+def verdict(outcome):
+    if outcome is None:
+        return "no tests yet"
+    text = f"{outcome.passed} passed, {outcome.failed} failed"
+    if outcome.skipped:
+        text += f", {outcome.skipped} skipped" + (" (failed: CI=true)" if CI else "")
+    return text
 
 
 def main(argv):
-    names = [name for name, _run in STAGES]
+    names = [name for name, _run, _counted in STAGES]
     unknown = set(argv) - set(names)
     if unknown:
         sys.exit(f"unknown stage(s) {sorted(unknown)}; stages: {', '.join(names)}")
     os.makedirs(OUTPUT, exist_ok=True)
     results = []
-    for name, run in STAGES:
+    for name, run, counted in STAGES:
         if argv and name not in argv:
             continue
         start = time.monotonic()
         outcome = run(name)
-        results.append((name, outcome, time.monotonic() - start))
+        if outcome is not None and outcome.skips and CI:
+            print(f"{name}: CI=true: {outcome.skipped} skipped test(s) count as failed")
+            outcome.failed += outcome.skipped
+        results.append((name, outcome, counted, time.monotonic() - start))
+    skips = [(name, test, reason) for name, o, _c, _s in results if o for test, reason in o.skips]
+    if skips:
+        print(f"\n=== skipped{' (each a failure: CI=true)' if CI else ''}")
+        for name, test, reason in skips:
+            print(f"  {name}: {test}: {reason}")
     print("\n=== summary")
-    for name, outcome, seconds in results:
-        verdict = "no tests yet" if outcome is None else f"{outcome[0]} passed, {outcome[1]} failed"
-        print(f"  {name:<15} {verdict:<28} {seconds:7.1f} s")
-    passed = sum(o[0] for _name, o, _seconds in results if o)
-    failed = sum(o[1] for _name, o, _seconds in results if o)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
+    for name, outcome, counted, seconds in results:
+        note = "" if counted else f"  ({NOT_COUNTED.get(name, 'not counted')})"
+        print(f"  {name:<15} {verdict(outcome):<40} {seconds:7.1f} s{note}")
+    passed = sum(o.passed for _n, o, counted, _s in results if o and counted)
+    failed = sum(o.failed for _n, o, _c, _s in results if o)
+    skipped = 0 if CI else len(skips)  # under CI they are failures already
+    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+    # A run where nothing passed proves nothing, even when only uncounted stages ran.
+    return 1 if failed or not any(o and o.passed for _n, o, _c, _s in results) else 0
 
 
 if __name__ == "__main__":
