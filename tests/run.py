@@ -59,7 +59,7 @@ def single(stage, cmd):
     return Outcome(1, 0) if sh(stage, cmd) == 0 else Outcome(0, 1)
 
 
-def test_files(path):
+def find_test_files(path):
     full = os.path.join(ROOT, path)
     if os.path.isfile(full):
         return [full]
@@ -68,7 +68,7 @@ def test_files(path):
 
 def pytest(stage, paths, ignore=()):
     ignored = tuple(os.path.join(ROOT, p) + os.sep for p in ignore)
-    files = [f for p in paths for f in test_files(p) if not f.startswith(ignored)]
+    files = [f for p in paths for f in find_test_files(p) if not f.startswith(ignored)]
     if not files:
         print(f"\n=== {stage}: no test files under {', '.join(paths)} yet")
         return None
