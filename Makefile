@@ -42,7 +42,7 @@ harness: ## Container engine and local images for tests (root; idempotent)
 	bash tests/harness/up
 
 images: venv ## Check the local images against the official images' conventions
-	python tests/run.py harness images
+	python tests/run.py harness harness-checks images
 
 integration: venv ## Module integration tests against servers on loopback
 	python tests/run.py integration

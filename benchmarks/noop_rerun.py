@@ -1,54 +1,107 @@
 #!/usr/bin/env python
 """How much a no-op re-run costs: converge a Molecule scenario once, then time RUNS more
-converges and print the figures (wall time, tasks run per host, time per task).
+converges and print the figures: wall time, tasks run per host, time per task, and the ratio to
+Ansible's own per-task floor measured on the same host in the same run (a play of trivial
+tasks), so that figures compare across machines.
 
-Usage: .venv/bin/python benchmarks/noop_rerun.py [SCENARIO] [RUNS]   (default: docker 3)
+Usage: .venv/bin/python benchmarks/noop_rerun.py [SCENARIO] [RUNS]   (default: bench-site 3)
+SCENARIO is one of molecule/ (make test's) or benchmarks/molecule/ (bench-site: today's whole
+site.yml on one host; bench-docker: the docker role alone on one host).
 Needs the harness (tests/harness/up). Leaves nothing behind: the scenario is destroyed.
 """
+import glob
 import os
 import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, ANSIBLE_NOCOLOR="1", PY_COLORS="0", NO_COLOR="1",
            PATH=os.path.join(ROOT, ".venv", "bin") + os.pathsep + os.environ["PATH"])
 RECAP = re.compile(r"^\S.*?(\S+)\s+: ok=(\d+)\s+changed=(\d+).*?skipped=(\d+)", re.M)
+FLOOR_TASKS = 20
 
 
-def molecule(*args):
-    result = subprocess.run(["molecule", *args], cwd=ROOT, env=ENV, capture_output=True,
+def molecule(*args, env=None):
+    result = subprocess.run(["molecule", *args], cwd=ROOT, env=env or ENV, capture_output=True,
                             text=True, check=False, timeout=1800)
     if result.returncode != 0:
         sys.exit(f"molecule {' '.join(args)} failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     return result.stdout + result.stderr
 
 
-def main(scenario="docker", runs="3"):
+def _play_seconds(env, inventory, tasks):
+    with tempfile.TemporaryDirectory() as tmp:
+        play = os.path.join(tmp, "floor.yml")
+        with open(play, "w", encoding="utf-8") as handle:
+            handle.write("- name: Floor\n  hosts: all\n  gather_facts: false\n  tasks:")
+            handle.write(" []\n" if tasks == 0 else "\n")
+            for index in range(tasks):
+                handle.write(f"    - name: Trivial task {index}\n      ansible.builtin.ping:\n")
+        start = time.monotonic()
+        result = subprocess.run(["ansible-playbook", "-i", inventory, play], cwd=ROOT, env=env,
+                                capture_output=True, text=True, check=False, timeout=600)
+        elapsed = time.monotonic() - start
+    if result.returncode != 0:
+        sys.exit(f"floor play failed:\n{result.stdout[-2000:]}")
+    return elapsed
+
+
+def floor(env, scenario):
+    """(start-up seconds, seconds per trivial task): ansible-playbook with no task, and with
+    FLOOR_TASKS of ansible.builtin.ping (no facts), on the scenario's hosts with the converge's
+    settings (pipelining, docker connection)."""
+    inventories = glob.glob(os.path.expanduser(f"~/.ansible/tmp/molecule.*.{scenario}/inventory"))
+    if not inventories:
+        return None
+    floor_env = dict(env, ANSIBLE_PIPELINING="true", ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"))
+    empty = min(_play_seconds(floor_env, inventories[0], 0) for _ in range(2))
+    full = min(_play_seconds(floor_env, inventories[0], FLOOR_TASKS) for _ in range(2))
+    return empty, (full - empty) / FLOOR_TASKS
+
+
+def main(scenario="bench-site", runs="3"):
     runs = int(runs)
+    env = dict(ENV)
+    if os.path.exists(os.path.join(ROOT, "benchmarks", "molecule", scenario, "molecule.yml")):
+        env["MOLECULE_GLOB"] = "benchmarks/molecule/*/molecule.yml"
     try:
-        molecule("create", "-s", scenario)
-        molecule("prepare", "-s", scenario)
-        molecule("converge", "-s", scenario)
+        molecule("create", "-s", scenario, env=env)
+        molecule("converge", "-s", scenario, env=env)
+        # Timed as a user runs it: ansible-playbook on Molecule's inventory, without Molecule.
+        inventory = glob.glob(os.path.expanduser(f"~/.ansible/tmp/molecule.*.{scenario}/inventory"))[0]
+        converge = os.path.join(ROOT, "molecule", "site" if scenario == "bench-site" else
+                                ("docker" if scenario == "bench-docker" else scenario), "converge.yml")
+        play_env = dict(env, ANSIBLE_PIPELINING="true", ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"))
         seconds, recaps = [], []
         for _index in range(runs):
             start = time.monotonic()
-            output = molecule("converge", "-s", scenario)
+            result = subprocess.run(["ansible-playbook", "-i", inventory, converge], cwd=ROOT, env=play_env,
+                                    capture_output=True, text=True, check=False, timeout=1800)
             seconds.append(time.monotonic() - start)
-            recaps.append([(m[0], int(m[1]), int(m[2]), int(m[3])) for m in RECAP.findall(output)])
+            if result.returncode != 0:
+                sys.exit(f"re-run failed:\n{result.stdout[-3000:]}")
+            recaps.append([(m[0], int(m[1]), int(m[2]), int(m[3])) for m in RECAP.findall(result.stdout)])
+        measured_floor = floor(env, scenario)
     finally:
-        molecule("destroy", "-s", scenario)
+        molecule("destroy", "-s", scenario, env=env)
     hosts = recaps[-1]
     changed = sum(r[2] for recap in recaps for r in recap)
     tasks = statistics.mean(r[1] + r[3] for r in hosts)
     mean = statistics.mean(seconds)
     print(f"scenario {scenario}: {len(hosts)} host(s), {runs} no-op converges")
     print(f"  wall time per converge: mean {mean:.1f} s, min {min(seconds):.1f} s, max {max(seconds):.1f} s"
-          " (includes molecule's own start-up)")
+          " (ansible-playbook, start-up included)")
     print(f"  tasks per host: {tasks:.0f} (ok + skipped), changed in all re-runs: {changed}")
     print(f"  per task: {mean / tasks * 1000:.0f} ms")
+    if measured_floor:
+        startup, per_task = measured_floor
+        print(f"  floor on the same host: ansible-playbook start-up {startup:.1f} s, a trivial task"
+              f" (ansible.builtin.ping) {per_task * 1000:.0f} ms")
+        print(f"  converge / (start-up + tasks x floor): {mean / (startup + tasks * per_task):.2f}")
 
 
 if __name__ == "__main__":

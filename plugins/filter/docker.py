@@ -36,6 +36,34 @@ def docker_archive_tags(archives):
                    for tag in image["tags"]})
 
 
+def _reference_forms(reference):
+    """The forms under which Docker lists an image pulled as `reference`: name:tag in RepoTags,
+    name@digest in RepoDigests (a reference may carry both: name:tag@digest)."""
+    name, _, digest = reference.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tagged = name if ":" in last else name + ":latest"
+    forms = {tagged}
+    if digest:
+        forms.add(f"{tagged.rsplit(':', 1)[0]}@{digest}")
+    return forms
+
+
+def docker_images_missing(references, images):
+    """The references (as a role gives them) that none of `images` (the `images` list of
+    community.docker.docker_image_info for them) carries. With a digest, the digest must match."""
+    present = set()
+    for image in images or []:
+        present.update(image.get("RepoTags") or [])
+        present.update(image.get("RepoDigests") or [])
+    missing = []
+    for reference in references:
+        forms = _reference_forms(reference)
+        needed = {form for form in forms if "@" in form} or forms
+        if not needed & present:
+            missing.append(reference)
+    return missing
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -43,4 +71,5 @@ class FilterModule:
             "docker_daemon_errors": daemon_errors,
             "docker_archives_to_load": docker_archives_to_load,
             "docker_archive_tags": docker_archive_tags,
+            "docker_images_missing": docker_images_missing,
         }

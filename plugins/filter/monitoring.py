@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from ansible_collections.microops.stack.plugins.filter.stack import authority
-
 
 def monitoring_static_target(endpoint):
     """A static_configs entry for one endpoint of microops.stack.stack_endpoints, labelled
@@ -13,20 +11,36 @@ def monitoring_static_target(endpoint):
     return {"targets": [endpoint["authority"]], "labels": {"instance": endpoint["host"]}}
 
 
-def monitoring_agent_job(job, targets):
-    """A scrape_configs entry for one per-host agent: one target per (address, host) pair."""
-    return {
-        "job_name": job["job"],
-        "static_configs": [
-            monitoring_static_target({"authority": authority(address, job["port"]), "host": host})
-            for address, host in targets
-        ],
-    }
+def monitoring_engine_targets(hostvars, groups):
+    """One static_configs entry per stack host whose Docker engine serves metrics, at the
+    address its daemon.json gives (the docker role's local fact microops_docker.metrics_addr).
+    A host without the fact (an engine the role does not manage, or metrics off) has none."""
+    targets = []
+    for host in groups.get("stack_hosts") or []:
+        facts = hostvars[host].get("ansible_local") or {}
+        address = (facts.get("microops_docker") or {}).get("metrics_addr")
+        if address:
+            targets.append({"targets": [address], "labels": {"instance": host}})
+    return targets
+
+
+def monitoring_metric(text, name):
+    """The value of an unlabelled sample `name` in a Prometheus text exposition, as a float,
+    or None when there is no such sample."""
+    for line in (text or "").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == name:
+            try:
+                return float(parts[1])
+            except ValueError:
+                return None
+    return None
 
 
 class FilterModule:
     def filters(self):
         return {
-            "monitoring_agent_job": monitoring_agent_job,
+            "monitoring_engine_targets": monitoring_engine_targets,
+            "monitoring_metric": monitoring_metric,
             "monitoring_static_target": monitoring_static_target,
         }

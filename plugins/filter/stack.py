@@ -20,16 +20,57 @@ STACK_GROUPS = (
     "stack_services",
 )
 
-# Endpoints served by the hosts of one group and reached by other roles. The port is the serving
-# role's variable as the inventory sets it, else that role's default: role defaults are not in
-# hostvars, so the default is repeated here and tests/unit/plugins/filter/test_stack.py checks
-# that it equals the role's. Elasticsearch has security on (DESIGN.md): HTTPS.
-ENDPOINTS = {
-    "minio": {"group": "stack_minio", "port_var": "minio_api_port", "port": 9000, "scheme": "http"},
-    "elasticsearch": {
-        "group": "stack_logging", "port_var": "logging_elasticsearch_port", "port": 9200, "scheme": "https",
-    },
+# The wiring facts two or more roles share, in one place (docs/architecture.md, "Wiring"): the
+# stack's Docker networks, and for each server other roles reach: the group that runs it, its
+# container name (also its alias on the backend network), the port inside the container, the
+# port it is reached on from other hosts (the serving role's variable as the inventory sets it,
+# else that role's default: role defaults are not in hostvars, so the default is repeated here
+# and tests/unit/plugins/filter/test_stack.py checks it equals the role's), its scheme, and the
+# directory of its host secrets. Renaming one here renames it for every role.
+SECRETS_DIR = "/etc/microops"
+
+NETWORKS = {
+    # Public side: services that publish ports, and servers that reach other hosts.
+    "frontend": {"name": "stack_frontend", "internal": False},
+    # No route out: services talk to each other and to the stack's servers here.
+    "backend": {"name": "stack_backend", "internal": True},
 }
+
+SERVICES = {
+    "minio": {"group": "stack_minio", "container": "minio", "container_port": 9000,
+              "port_var": "minio_api_port", "port": 9000, "scheme": "http", "secrets": "minio"},
+    "prometheus": {"group": "stack_monitoring", "container": "prometheus", "container_port": 9090,
+                   "port_var": "monitoring_prometheus_port", "port": 9090, "scheme": "http"},
+    "alertmanager": {"group": "stack_monitoring", "container": "alertmanager", "container_port": 9093,
+                     "port_var": "monitoring_alertmanager_port", "port": 9093, "scheme": "http"},
+    "grafana": {"group": "stack_monitoring", "container": "grafana", "container_port": 3000,
+                "port_var": "monitoring_grafana_port", "port": 3000, "scheme": "http", "secrets": "grafana"},
+    # Security is on: HTTPS, with the CA the logging role keeps in its secrets directory.
+    "elasticsearch": {"group": "stack_logging", "container": "elasticsearch", "container_port": 9200,
+                      "port_var": "logging_elasticsearch_port", "port": 9200, "scheme": "https",
+                      "secrets": "logging"},
+    # Per-host agents. node_exporter shares the host's network: its port is the host's.
+    "node_exporter": {"group": "stack_hosts", "container": "node-exporter", "container_port": 9100,
+                      "port_var": "monitoring_node_exporter_port", "port": 9100, "scheme": "http"},
+    "cadvisor": {"group": "stack_hosts", "container": "cadvisor", "container_port": 8080,
+                 "port_var": "monitoring_cadvisor_port", "port": 8080, "scheme": "http"},
+    # The engine's own metrics (dockerd's metrics-addr): no container.
+    "docker": {"group": "stack_hosts", "container": None, "container_port": None,
+               "port_var": "docker_metrics_port", "port": 9323, "scheme": "http"},
+}
+
+
+def stack_wiring(name):
+    """The wiring of one server (SERVICES) with its secrets directory as a path, or, for
+    'networks', the stack's networks by role ({frontend: {name, internal}, backend: ...})."""
+    if name == "networks":
+        return {key: dict(spec) for key, spec in NETWORKS.items()}
+    if name not in SERVICES:
+        raise AnsibleFilterError(
+            f"stack_wiring: unknown name {name!r} (expected networks or one of {', '.join(sorted(SERVICES))})")
+    spec = dict(SERVICES[name])
+    spec["secrets_dir"] = f"{SECRETS_DIR}/{spec['secrets']}" if spec.get("secrets") else None
+    return spec
 
 
 def stack_group_errors(groups):
@@ -53,14 +94,18 @@ def stack_group_errors(groups):
 
 def private_address(host_vars, brackets=False):
     """The address other stack hosts reach this host on: stack_private_address, else the
-    address of its default route (from facts). brackets=True puts an IPv6 address in brackets,
-    as a URL, a listen address or a published port needs it (RFC 3986)."""
+    address of its default route (from facts: IPv4, else IPv6 on an IPv6-only host).
+    brackets=True puts an IPv6 address in brackets, as a URL, a listen address or a published
+    port needs it (RFC 3986)."""
     name = host_vars.get("inventory_hostname", "this host")
     address = host_vars.get("stack_private_address")
     origin = "stack_private_address"
-    if not address:
-        address = ((host_vars.get("ansible_facts") or {}).get("default_ipv4") or {}).get("address")
-        origin = "the address of its default route (ansible_facts.default_ipv4)"
+    facts = host_vars.get("ansible_facts") or {}
+    for family in ("default_ipv4", "default_ipv6"):
+        if address:
+            break
+        address = (facts.get(family) or {}).get("address")
+        origin = f"the address of its default route (ansible_facts.{family})"
     if not address:
         raise AnsibleFilterError(
             f"{name} has no stack_private_address and no default route in its facts: set "
@@ -74,38 +119,73 @@ def private_address(host_vars, brackets=False):
     return f"[{address}]" if brackets and address.version == 6 else str(address)
 
 
+def private_address_error(host_vars):
+    """The message private_address would fail with, else an empty string: for preflight
+    checks, which collect every error before they fail."""
+    try:
+        private_address(host_vars)
+    except AnsibleFilterError as exc:
+        return exc.message
+    return ""
+
+
+def stack_port_errors(ports):
+    """One message per variable of `ports` ({variable: value}) whose value is not a port number."""
+    errors = []
+    for name, value in ports.items():
+        try:
+            valid = not isinstance(value, bool) and 0 < int(str(value)) < 65536
+        except ValueError:
+            valid = False
+        if not valid:
+            errors.append(f"{name} must be a port number (1-65535), got {value!r}")
+    return errors
+
+
 def authority(address, port):
     """host:port, with an IPv6 address in brackets (RFC 3986)."""
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
+def _endpoint(host, host_vars, service):
+    spec = SERVICES[service]
+    raw = host_vars.get(spec["port_var"], spec["port"])
+    try:
+        port = int(raw)
+    except (TypeError, ValueError):
+        port = 0
+    if not 0 < port < 65536:
+        raise AnsibleFilterError(
+            f"{host}: {spec['port_var']} must be a port number (1-65535), got {raw!r}")
+    address = private_address(host_vars)
+    return {
+        "host": host,
+        "address": address,
+        "port": port,
+        "authority": authority(address, port),
+        "url": f"{spec['scheme']}://{authority(address, port)}",
+    }
+
+
+def _check_service(filter_name, service):
+    if service not in SERVICES:
+        raise AnsibleFilterError(
+            f"{filter_name}: unknown service {service!r} (expected one of {', '.join(sorted(SERVICES))})")
+
+
 def stack_endpoints(hostvars, groups, service):
     """Where each host of the group serving `service` is reached: one dict per host, in the
     group's order, with host (inventory name), address, port, authority and url."""
-    if service not in ENDPOINTS:
-        raise AnsibleFilterError(
-            f"stack_endpoints: unknown service {service!r} (expected one of {', '.join(sorted(ENDPOINTS))})")
-    spec = ENDPOINTS[service]
-    endpoints = []
-    for host in groups.get(spec["group"]) or []:
-        host_vars = hostvars[host]
-        port = host_vars.get(spec["port_var"], spec["port"])
-        try:
-            port = int(port)
-        except (TypeError, ValueError):
-            port = 0
-        if not 0 < port < 65536:
-            raise AnsibleFilterError(
-                f"{host}: {spec['port_var']} must be a port number (1-65535), got {host_vars.get(spec['port_var'])!r}")
-        address = private_address(host_vars)
-        endpoints.append({
-            "host": host,
-            "address": address,
-            "port": port,
-            "authority": authority(address, port),
-            "url": f"{spec['scheme']}://{authority(address, port)}",
-        })
-    return endpoints
+    _check_service("stack_endpoints", service)
+    return [_endpoint(host, hostvars[host], service)
+            for host in groups.get(SERVICES[service]["group"]) or []]
+
+
+def stack_endpoint(hostvars, host, service):
+    """Where `service` on one host is reached (the same dict as stack_endpoints), whatever the
+    host's groups: what a role binds to on the host it runs on."""
+    _check_service("stack_endpoint", service)
+    return _endpoint(host, hostvars[host], service)
 
 
 class FilterModule:
@@ -114,4 +194,8 @@ class FilterModule:
             "stack_group_errors": stack_group_errors,
             "private_address": private_address,
             "stack_endpoints": stack_endpoints,
+            "stack_endpoint": stack_endpoint,
+            "stack_wiring": stack_wiring,
+            "private_address_error": private_address_error,
+            "stack_port_errors": stack_port_errors,
         }

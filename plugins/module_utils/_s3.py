@@ -7,7 +7,6 @@ The pure helpers take and return plain data so they are tested without boto3 or 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import traceback
@@ -89,6 +88,7 @@ def format_error(endpoint, bucket, exc, action=None):
 
 # minio-go pkg/s3utils CheckValidBucketNameStrict (docs/upstream.md, "Bucket names").
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IPV4_SHAPE = re.compile(r"^(\d+\.){3}\d+$")
 RESERVED_BUCKET_NAMES = frozenset(("minio",))
 
 
@@ -101,12 +101,10 @@ def bucket_name_error(name):
     for pair in ("..", ".-", "-."):
         if pair in name:
             return "bucket name %r must not contain %r" % (name, pair)
-    try:
-        ipaddress.IPv4Address(name)
-    except ValueError:
-        pass
-    else:
-        return "bucket name %r must not be an IPv4 address" % (name,)
+    # minio-go refuses every name shaped like an IPv4 address (ipAddress, `^(\d+\.){3}\d+$`), a
+    # valid one or not (300.1.1.1), as AWS does.
+    if _IPV4_SHAPE.match(name):
+        return "bucket name %r must not be shaped like an IPv4 address" % (name,)
     if name in RESERVED_BUCKET_NAMES:
         return "bucket name %r is reserved by MinIO" % (name,)
     return None

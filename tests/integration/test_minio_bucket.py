@@ -192,7 +192,7 @@ def test_refused_before_any_request(run, s3):
     dead = "http://127.0.0.1:%d" % free_port()
     cases = {
         "Bad_Name": ({}, "must be 3 to 63 characters"),
-        "192.168.1.1": ({}, "must not be an IPv4 address"),
+        "192.168.1.1": ({}, "must not be shaped like an IPv4 address"),
         "minio": ({}, "reserved"),
         "locked-suspended": ({"object_lock": True, "versioning": "suspended"}, "versioning=suspended is refused"),
         "both-expirations": ({"lifecycle_rules": [{"id": "x", "expiration_days": 1, "expired_object_delete_marker": True}]},

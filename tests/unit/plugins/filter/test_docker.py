@@ -1,6 +1,7 @@
 import pytest
 
 from ansible_collections.microops.stack.plugins.filter.docker import (
+    docker_images_missing,
     FilterModule,
     docker_archive_tags,
     docker_archives_to_load,
@@ -103,4 +104,29 @@ def test_filter_module_exposes_the_filters():
         "docker_daemon_errors": daemon_errors,
         "docker_archives_to_load": docker_archives_to_load,
         "docker_archive_tags": docker_archive_tags,
+        "docker_images_missing": docker_images_missing,
     }
+
+
+def _image(tags=(), digests=()):
+    return {"RepoTags": list(tags), "RepoDigests": list(digests)}
+
+
+@pytest.mark.parametrize(
+    ("reference", "images", "missing"),
+    [
+        ("prom/prometheus:v3.14.0", [_image(["prom/prometheus:v3.14.0"])], False),
+        ("prom/prometheus:v3.14.0", [_image(["prom/prometheus:v3.13.0"])], True),
+        ("prom/prometheus", [_image(["prom/prometheus:latest"])], False),
+        ("localhost:5000/app", [_image(["localhost:5000/app:latest"])], False),
+        # A digest must match: the tag alone is not enough.
+        ("quay.io/minio/minio:R1@sha256:aa", [_image(["quay.io/minio/minio:R1"])], True),
+        ("quay.io/minio/minio:R1@sha256:aa",
+         [_image(["quay.io/minio/minio:R1"], ["quay.io/minio/minio@sha256:aa"])], False),
+        ("quay.io/minio/minio@sha256:aa", [_image([], ["quay.io/minio/minio@sha256:aa"])], False),
+        ("quay.io/minio/minio@sha256:aa", [_image([], ["quay.io/minio/minio@sha256:bb"])], True),
+        ("grafana/grafana:13.2.0", [], True),
+    ],
+)
+def test_images_missing(reference, images, missing):
+    assert docker_images_missing([reference], images) == ([reference] if missing else [])

@@ -1,24 +1,52 @@
-from ansible_collections.microops.stack.plugins.filter.monitoring import monitoring_agent_job
-
-
-def test_one_target_per_host_labelled_with_its_inventory_name():
-    job = monitoring_agent_job({"job": "node", "port": 9100}, [("10.0.0.5", "web-1"), ("10.0.0.6", "db-1")])
-    assert job == {
-        "job_name": "node",
-        "static_configs": [
-            {"targets": ["10.0.0.5:9100"], "labels": {"instance": "web-1"}},
-            {"targets": ["10.0.0.6:9100"], "labels": {"instance": "db-1"}},
-        ],
-    }
-
-
-def test_ipv6_addresses_are_bracketed():
-    job = monitoring_agent_job({"job": "docker", "port": 9323}, [("fd00::5", "web-1")])
-    assert job["static_configs"][0]["targets"] == ["[fd00::5]:9323"]
+from ansible_collections.microops.stack.plugins.filter.monitoring import (
+    monitoring_engine_targets,
+    monitoring_static_target,
+)
 
 
 def test_static_target_for_one_host():
-    from ansible_collections.microops.stack.plugins.filter.monitoring import monitoring_static_target
-
     assert monitoring_static_target({"host": "ops-1", "address": "10.0.0.7", "authority": "10.0.0.7:9000"}) == {
         "targets": ["10.0.0.7:9000"], "labels": {"instance": "ops-1"}}
+
+
+def _engine(address):
+    return {"ansible_local": {"microops_docker": {"metrics_addr": address}}}
+
+
+def test_engine_targets_only_where_the_fact_gives_an_address():
+    hostvars = {
+        "web-1": _engine("10.0.0.5:9323"),
+        "web-2": _engine(""),               # metrics off
+        "db-1": {"ansible_local": {}},      # engine not managed by the docker role
+        "db-2": {},                         # facts without local facts
+        "ops-1": _engine("[fd00::7]:9323"),
+        "other": _engine("10.9.9.9:9323"),  # not a stack host
+    }
+    groups = {"stack_hosts": ["web-1", "web-2", "db-1", "db-2", "ops-1"]}
+    assert monitoring_engine_targets(hostvars, groups) == [
+        {"targets": ["10.0.0.5:9323"], "labels": {"instance": "web-1"}},
+        {"targets": ["[fd00::7]:9323"], "labels": {"instance": "ops-1"}},
+    ]
+
+
+def test_no_stack_hosts_no_engine_targets():
+    assert monitoring_engine_targets({}, {}) == []
+
+
+PAGE = """# HELP prometheus_config_last_reload_successful Whether the last reload attempt was successful.
+# TYPE prometheus_config_last_reload_successful gauge
+prometheus_config_last_reload_successful 1
+prometheus_config_last_reload_success_timestamp_seconds 1.7647296e+09
+prometheus_http_requests_total{code="200",handler="/metrics"} 4
+"""
+
+
+def test_metric_value_of_an_unlabelled_sample():
+    from ansible_collections.microops.stack.plugins.filter.monitoring import monitoring_metric
+
+    assert monitoring_metric(PAGE, "prometheus_config_last_reload_success_timestamp_seconds") == 1764729600.0
+    assert monitoring_metric(PAGE, "prometheus_config_last_reload_successful") == 1.0
+    # A name that is only a prefix of another, a labelled sample, or no page: no value.
+    assert monitoring_metric(PAGE, "prometheus_config_last_reload") is None
+    assert monitoring_metric(PAGE, "prometheus_http_requests_total") is None
+    assert monitoring_metric(None, "up") is None

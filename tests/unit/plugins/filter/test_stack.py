@@ -5,10 +5,14 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microops.stack.plugins.filter.stack import (
-    ENDPOINTS,
+    NETWORKS,
+    SERVICES,
     private_address,
+    private_address_error,
+    stack_endpoint,
     stack_endpoints,
     stack_group_errors,
+    stack_wiring,
 )
 
 
@@ -53,10 +57,12 @@ FACTS = {"default_ipv4": {"address": "192.0.2.10", "interface": "eth0"}}
         ({"stack_private_address": "", "ansible_facts": FACTS}, "192.0.2.10"),
         ({"stack_private_address": None, "ansible_facts": FACTS}, "192.0.2.10"),
         ({"stack_private_address": "2001:DB8:0:0::0001"}, "2001:db8::1"),
-        ({"ansible_facts": {"default_ipv4": {"address": "fd00:0::a"}}}, "fd00::a"),
+        # What Ansible reports on an IPv6-only host: no default_ipv4, a default_ipv6.
+        ({"ansible_facts": {"default_ipv4": {}, "default_ipv6": {"address": "fd00:0::a"}}}, "fd00::a"),
+        ({"ansible_facts": {**FACTS, "default_ipv6": {"address": "fd00::a"}}}, "192.0.2.10"),
     ],
     ids=["own-wins", "own-without-facts", "facts", "own-empty", "own-null", "ipv6",
-         "ipv6-facts"],
+         "ipv6-facts", "ipv4-before-ipv6"],
 )
 def test_private_address(host_vars, expected):
     assert private_address({"inventory_hostname": "node1", **host_vars}) == expected
@@ -86,13 +92,24 @@ def test_private_address(host_vars, expected):
          "node1 has no stack_private_address and no default route in its facts: set "
          "stack_private_address to the address other stack hosts reach it on, or gather "
          "network facts (gather_subset: [min, network])"),
+        ({"inventory_hostname": "node1",
+          "ansible_facts": {"default_ipv4": {}, "default_ipv6": {"address": "node1.example"}}},
+         "node1: the address of its default route (ansible_facts.default_ipv6) must be an IP "
+         "address, got 'node1.example': 'node1.example' does not appear to be an IPv4 or "
+         "IPv6 address"),
     ],
-    ids=["own-invalid", "own-cidr", "facts-invalid", "neither", "no-default-route"],
+    ids=["own-invalid", "own-cidr", "facts-invalid", "neither", "no-default-route", "ipv6-facts-invalid"],
 )
 def test_private_address_errors(host_vars, message):
     with pytest.raises(AnsibleFilterError) as excinfo:
         private_address(host_vars)
     assert str(excinfo.value) == message
+    # Preflights collect the same message instead of raising it.
+    assert private_address_error(host_vars) == message
+
+
+def test_private_address_error_is_empty_for_a_sound_host():
+    assert private_address_error({"inventory_hostname": "n", "ansible_facts": FACTS}) == ""
 
 
 def _hostvars(**hosts):
@@ -135,18 +152,50 @@ def test_a_port_that_is_no_port_is_named(port):
 
 
 def test_unknown_service_is_refused():
-    with pytest.raises(AnsibleFilterError, match="unknown service 'kibana' .expected one of elasticsearch, minio"):
+    with pytest.raises(AnsibleFilterError, match="unknown service 'kibana' .expected one of alertmanager, cadvisor"):
         stack_endpoints({}, {}, "kibana")
+    with pytest.raises(AnsibleFilterError, match="stack_endpoint: unknown service 'kibana'"):
+        stack_endpoint({}, "a", "kibana")
+
+
+def test_endpoint_of_one_host_whatever_its_groups():
+    hostvars = _hostvars(a={"stack_private_address": "fd00::5", "docker_metrics_port": 19323})
+    assert stack_endpoint(hostvars, "a", "docker") == {
+        "host": "a", "address": "fd00::5", "port": 19323, "authority": "[fd00::5]:19323",
+        "url": "http://[fd00::5]:19323"}
+
+
+def test_wiring_of_a_server_names_its_container_port_and_secrets():
+    wiring = stack_wiring("minio")
+    assert wiring["container"] == "minio"
+    assert wiring["container_port"] == 9000
+    assert wiring["secrets_dir"] == "/etc/microops/minio"
+    assert stack_wiring("prometheus")["secrets_dir"] is None
+
+
+def test_wiring_of_the_networks():
+    assert stack_wiring("networks") == {
+        "frontend": {"name": "stack_frontend", "internal": False},
+        "backend": {"name": "stack_backend", "internal": True},
+    }
+    # A copy: a caller cannot change the table.
+    stack_wiring("networks")["backend"]["name"] = "x"
+    assert NETWORKS["backend"]["name"] == "stack_backend"
+
+
+def test_unknown_wiring_is_refused():
+    with pytest.raises(AnsibleFilterError, match="stack_wiring: unknown name 'kibana'"):
+        stack_wiring("kibana")
 
 
 ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
 
 
-@pytest.mark.parametrize("service", sorted(ENDPOINTS))
+@pytest.mark.parametrize("service", sorted(SERVICES))
 def test_default_ports_equal_the_serving_roles_defaults(service):
     """Role defaults are not in hostvars: the filter repeats them, and must agree. A role that
     does not exist yet (logging) cannot disagree; the day it does, this test reads it."""
-    spec = ENDPOINTS[service]
+    spec = SERVICES[service]
     role = spec["port_var"].split("_", 1)[0]
     defaults_file = ROLES / role / "defaults" / "main.yml"
     if not defaults_file.exists():
@@ -163,3 +212,15 @@ def test_default_ports_equal_the_serving_roles_defaults(service):
 )
 def test_private_address_in_brackets_for_urls_and_listen_addresses(address, expected):
     assert private_address({"inventory_hostname": "n", "stack_private_address": address}, brackets=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [(9000, True), ("9000", True), (1, True), (65535, True), (0, False), (65536, False), ("http", False),
+     (None, False), (True, False), ("", False), (-1, False)],
+)
+def test_port_errors_name_the_variable(value, valid):
+    from ansible_collections.microops.stack.plugins.filter.stack import stack_port_errors
+
+    errors = stack_port_errors({"minio_api_port": value})
+    assert errors == ([] if valid else [f"minio_api_port must be a port number (1-65535), got {value!r}"])

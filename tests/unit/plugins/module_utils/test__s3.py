@@ -40,6 +40,7 @@ def test_valid_bucket_names(name):
         ("a-.b", "'-.'"),
         ("192.168.1.1", "IPv4"),
         ("10.0.0.255", "IPv4"),
+        ("300.1.1.1", "IPv4"),
         ("minio", "reserved"),
     ],
 )

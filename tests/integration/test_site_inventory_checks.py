@@ -1,0 +1,57 @@
+# Copyright: microops.stack developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The site playbook's inventory check, run for real (ansible-playbook on playbooks/site.yml):
+a broken inventory fails in the first play, naming what is wrong, before any host is touched.
+
+The hosts below use a connection that cannot work (ssh to a reserved .invalid name): the check
+play only asserts on the controller, so a run that reached any host would fail with
+"unreachable" instead of the check's message, and the test would catch it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+UNREACHABLE = "ansible_connection: ssh, ansible_host: host.invalid"
+
+
+def run_site(tmp_path, inventory):
+    path = tmp_path / "hosts.yml"
+    path.write_text(inventory)
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=str(ROOT / "collections"),
+               ANSIBLE_HOST_KEY_CHECKING="false")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(path), str(ROOT / "playbooks" / "site.yml")],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("inventory", "message"),
+    [
+        pytest.param("all: {}\n", "group stack_hosts is empty or missing", id="empty-inventory"),
+        pytest.param(
+            f"all:\n  children:\n    stack_host:\n      hosts:\n        a: {{{UNREACHABLE}}}\n",
+            "group stack_hosts is empty or missing", id="misspelt-stack-hosts"),
+        pytest.param(
+            f"all:\n  vars: {{stack_env: development}}\n  children:\n    stack_hosts:\n      hosts:\n"
+            f"        a: {{{UNREACHABLE}}}\n    stack_monitor:\n      hosts:\n        a:\n",
+            "group stack_monitor is not a stack group", id="misspelt-stack-group"),
+        pytest.param(
+            f"all:\n  children:\n    stack_hosts:\n      hosts:\n        a: {{{UNREACHABLE}, stack_env: prod}}\n"
+            f"        b: {{{UNREACHABLE}, stack_env: production}}\n        c: {{{UNREACHABLE}}}\n",
+            "stack_env must be one of local, development, production on every stack host; it is not on a, c",
+            id="bad-stack-env"),
+    ],
+)
+def test_a_broken_inventory_fails_in_the_check_naming_it(tmp_path, inventory, message):
+    rc, output = run_site(tmp_path, inventory)
+    assert rc != 0, output[-2000:]
+    assert message in " ".join(output.split()), output[-3000:]
+    assert "UNREACHABLE" not in output, "a host was contacted before the check failed"
+    assert "Docker Engine on every stack host" not in output, "the run went past the check"
