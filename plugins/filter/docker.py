@@ -64,6 +64,26 @@ def docker_images_missing(references, images):
     return missing
 
 
+# Network options the engine reports back (microops.stack.host_state); with any other option
+# (ipam_config, labels, ...) the network is always handed to community.docker.docker_network,
+# which compares everything.
+_NETWORK_COMPARED = {"name": None, "driver": "bridge", "internal": False, "attachable": False, "enable_ipv6": False}
+
+
+def docker_networks_stale(networks, state):
+    """The networks of `networks` (community.docker.docker_network options) that do not exist
+    as asked, by the `networks` answer of microops.stack.host_state."""
+    stale = []
+    for network in networks:
+        found = (state or {}).get(network["name"]) or {}
+        settled = found.get("exists") and set(network) <= set(_NETWORK_COMPARED) and all(
+            found.get(key) == network.get(key, default)
+            for key, default in _NETWORK_COMPARED.items() if key != "name")
+        if not settled:
+            stale.append(network)
+    return stale
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -72,4 +92,5 @@ class FilterModule:
             "docker_archives_to_load": docker_archives_to_load,
             "docker_archive_tags": docker_archive_tags,
             "docker_images_missing": docker_images_missing,
+            "docker_networks_stale": docker_networks_stale,
         }

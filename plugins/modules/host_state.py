@@ -41,6 +41,13 @@ options:
     type: list
     elements: str
     default: []
+  networks:
+    description:
+      - Docker networks to inspect. Each answer has C(exists), C(driver), C(internal), C(attachable)
+        and C(enable_ipv6).
+    type: list
+    elements: str
+    default: []
   engine:
     description:
       - Also return C(engine): the Docker engine's C(docker info) (empty when none answers),
@@ -110,6 +117,12 @@ images:
   description: The id of each image of O(images), or none.
   returned: always
   type: dict
+networks:
+  description: One entry per network of O(networks).
+  returned: always
+  type: dict
+  sample: {"stack_backend": {"exists": true, "driver": "bridge", "internal": true, "attachable": false,
+           "enable_ipv6": false}}
 engine:
   description: The engine's C(docker info), C(error) and C(dockerd_version).
   returned: when O(engine=true)
@@ -195,6 +208,20 @@ def images_state(module, docker, references):
     return found
 
 
+def networks_state(module, docker, names):
+    found = {}
+    for entry in inspect(module, docker, "network", names):
+        found[entry.get("Name")] = {
+            "exists": True,
+            "driver": entry.get("Driver"),
+            "internal": bool(entry.get("Internal")),
+            "attachable": bool(entry.get("Attachable")),
+            "enable_ipv6": bool(entry.get("EnableIPv6")),
+        }
+    missing = {"exists": False, "driver": None, "internal": None, "attachable": None, "enable_ipv6": None}
+    return dict((name, found.get(name, dict(missing))) for name in names)
+
+
 def engine_state(module, docker):
     info, error = {}, ""
     if docker:
@@ -231,6 +258,7 @@ def main():
             read=dict(type="list", elements="path", default=[]),
             containers=dict(type="list", elements="str", default=[]),
             images=dict(type="list", elements="str", default=[]),
+            networks=dict(type="list", elements="str", default=[]),
             engine=dict(type="bool", default=False),
             python_modules=dict(type="list", elements="str", default=[]),
         ),
@@ -244,6 +272,7 @@ def main():
         content=dict((path, read_text(path)) for path in params["read"]),
         containers=containers_state(module, docker, params["containers"]),
         images=images_state(module, docker, params["images"]),
+        networks=networks_state(module, docker, params["networks"]),
         python_modules=dict((name, importable(name)) for name in params["python_modules"]),
     )
     if params["engine"]:

@@ -2,6 +2,7 @@ import pytest
 
 from ansible_collections.microops.stack.plugins.filter.docker import (
     docker_images_missing,
+    docker_networks_stale,
     FilterModule,
     docker_archive_tags,
     docker_archives_to_load,
@@ -105,6 +106,7 @@ def test_filter_module_exposes_the_filters():
         "docker_archives_to_load": docker_archives_to_load,
         "docker_archive_tags": docker_archive_tags,
         "docker_images_missing": docker_images_missing,
+        "docker_networks_stale": docker_networks_stale,
     }
 
 
@@ -130,3 +132,29 @@ def _image(tags=(), digests=()):
 )
 def test_images_missing(reference, images, missing):
     assert docker_images_missing([reference], images) == ([reference] if missing else [])
+
+
+def _network(internal=False, driver="bridge", attachable=False, enable_ipv6=False, exists=True):
+    return {"exists": exists, "driver": driver, "internal": internal, "attachable": attachable,
+            "enable_ipv6": enable_ipv6}
+
+
+@pytest.mark.parametrize(
+    ("network", "found", "stale"),
+    [
+        ({"name": "stack_backend", "internal": True}, _network(internal=True), False),
+        ({"name": "stack_backend", "internal": True}, _network(internal=False), True),
+        ({"name": "stack_frontend", "internal": False}, _network(), False),
+        ({"name": "stack_frontend"}, _network(), False),
+        ({"name": "stack_frontend"}, None, True),
+        ({"name": "stack_frontend"}, _network(exists=False), True),
+        ({"name": "overlay", "driver": "overlay"}, _network(), True),
+        ({"name": "mine", "ipam_config": [{"subnet": "10.9.0.0/24"}]}, _network(), True),   # always the module's call
+        ({"name": "mine", "attachable": True}, _network(attachable=True), False),
+    ],
+)
+def test_networks_stale(network, found, stale):
+    from ansible_collections.microops.stack.plugins.filter.docker import docker_networks_stale
+
+    state = {network["name"]: found} if found is not None else {}
+    assert docker_networks_stale([network], state) == ([network] if stale else [])
