@@ -58,8 +58,8 @@ def floor(env, scenario):
     if not inventories:
         return None
     floor_env = dict(env, ANSIBLE_PIPELINING="true", ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"))
-    empty = min(_play_seconds(floor_env, inventories[0], 0) for _ in range(2))
-    full = min(_play_seconds(floor_env, inventories[0], FLOOR_TASKS) for _ in range(2))
+    empty = min(_play_seconds(floor_env, inventories[0], 0) for dummy in range(2))
+    full = min(_play_seconds(floor_env, inventories[0], FLOOR_TASKS) for dummy in range(2))
     return empty, (full - empty) / FLOOR_TASKS
 
 

@@ -39,7 +39,7 @@ def docker_archive_tags(archives):
 def _reference_forms(reference):
     """The forms under which Docker lists an image pulled as `reference`: name:tag in RepoTags,
     name@digest in RepoDigests (a reference may carry both: name:tag@digest)."""
-    name, _, digest = reference.partition("@")
+    name, dummy, digest = reference.partition("@")
     last = name.rsplit("/", 1)[-1]
     tagged = name if ":" in last else name + ":latest"
     forms = {tagged}

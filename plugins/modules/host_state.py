@@ -12,7 +12,7 @@ description:
   - Reads, in one module call, the state of the files, directories, containers and images that a
     role manages on a host, so that the role runs a task only where the host differs from what
     it wants. On a host where nothing changed, a role then costs one task instead of one per
-    file, directory and container: Ansible's own cost per task dominates a no-op run.
+    file, directory and container, and Ansible's own cost per task dominates a no-op run.
   - Never changes anything.
   - Never returns a file's content unless the path is in O(read); do not list secrets there.
 options:
@@ -50,9 +50,9 @@ options:
     default: []
   engine:
     description:
-      - Also return C(engine): the Docker engine's C(docker info) (empty when none answers),
-        C(error) (why it did not answer), and C(dockerd_version) (C(dockerd --version), empty when
-        dockerd is not installed).
+      - Also return C(engine), with the Docker engine's C(docker info) (empty when none answers),
+        C(error) (why it did not answer), and C(dockerd_version) (the output of C(dockerd --version),
+        empty when dockerd is not installed).
     type: bool
     default: false
   python_modules:

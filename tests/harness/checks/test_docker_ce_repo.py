@@ -41,7 +41,7 @@ def stanzas(text):
             if line[:1].isspace() and name:
                 fields[name] += "\n" + line.strip()
             else:
-                name, _, value = line.partition(":")
+                name, dummy, value = line.partition(":")
                 fields[name] = value.strip()
         result.append(fields)
     return result

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Build a local, signed apt repository laid out like Docker's (download.docker.com/linux), so
 the docker role's `docker_install_source: docker_ce` path runs for real on a machine that cannot
 reach Docker. What the packages hold, and what they do not, is in README.md next to this file.
@@ -109,7 +109,7 @@ def fields(deb, *names):
         if line[:1].isspace() and name:
             values[name] += "\n" + line
         else:
-            name, _, value = line.partition(":")
+            name, dummy, value = line.partition(":")
             values[name] = value.strip()
     return values
 
