@@ -37,10 +37,25 @@ def monitoring_metric(text, name):
     return None
 
 
+def monitoring_s3_jobs(endpoints, server, token_file):
+    """The scrape job of the S3 server that stack_s3_server names, over its metrics endpoints
+    (microops.stack.stack_endpoints): MinIO's cluster metrics behind the bearer token in
+    token_file, SeaweedFS's -metricsPort without authentication, nothing for an external S3 or
+    when no host serves it."""
+    targets = [monitoring_static_target(endpoint) for endpoint in endpoints or []]
+    if not targets or server not in ("minio", "seaweedfs"):
+        return []
+    if server == "minio":
+        return [{"job_name": "minio", "metrics_path": "/minio/v2/metrics/cluster",
+                 "authorization": {"credentials_file": token_file}, "static_configs": targets}]
+    return [{"job_name": "seaweedfs", "static_configs": targets}]
+
+
 class FilterModule:
     def filters(self):
         return {
             "monitoring_engine_targets": monitoring_engine_targets,
             "monitoring_metric": monitoring_metric,
             "monitoring_static_target": monitoring_static_target,
+            "monitoring_s3_jobs": monitoring_s3_jobs,
         }

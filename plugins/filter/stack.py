@@ -13,7 +13,7 @@ from ansible.errors import AnsibleFilterError
 # The stack's groups. Prefixed so they never collide with a user's own.
 STACK_GROUPS = (
     "stack_hosts",
-    "stack_minio",
+    "stack_s3",
     "stack_monitoring",
     "stack_logging",
     "stack_sentry",
@@ -37,8 +37,13 @@ NETWORKS = {
 }
 
 SERVICES = {
-    "minio": {"group": "stack_minio", "container": "minio", "container_port": 9000,
+    # Object storage: the server stack_s3_server names runs on stack_s3 (S3_SERVERS below).
+    "minio": {"group": "stack_s3", "container": "minio", "container_port": 9000,
               "port_var": "minio_api_port", "port": 9000, "scheme": "http", "secrets": "minio"},
+    "seaweedfs": {"group": "stack_s3", "container": "seaweedfs", "container_port": 8333,
+                  "port_var": "seaweedfs_s3_port", "port": 8333, "scheme": "http", "secrets": "seaweedfs"},
+    "seaweedfs_metrics": {"group": "stack_s3", "container": "seaweedfs", "container_port": 9327,
+                          "port_var": "seaweedfs_metrics_port", "port": 9327, "scheme": "http"},
     "prometheus": {"group": "stack_monitoring", "container": "prometheus", "container_port": 9090,
                    "port_var": "monitoring_prometheus_port", "port": 9090, "scheme": "http"},
     "alertmanager": {"group": "stack_monitoring", "container": "alertmanager", "container_port": 9093,
@@ -58,6 +63,13 @@ SERVICES = {
     "docker": {"group": "stack_hosts", "container": None, "container_port": None,
                "port_var": "docker_metrics_port", "port": 9323, "scheme": "http"},
 }
+
+
+# Who fulfils the S3 contract (stack_s3_server, site-wide): a server the stack runs on the
+# stack_s3 host(s), or an external S3 given by stack_s3_endpoint.
+S3_SERVERS = ("minio", "seaweedfs", "external")
+S3_SERVER_DEFAULT = "minio"
+S3_REGION_DEFAULT = "us-east-1"
 
 
 def stack_wiring(name):
@@ -188,6 +200,30 @@ def stack_endpoint(hostvars, host, service):
     return _endpoint(host, hostvars[host], service)
 
 
+def stack_s3(hostvars, groups, host):
+    """The S3 contract as `host` sees it: {server, endpoint, region}. The server is
+    stack_s3_server (minio, seaweedfs or external); the endpoint is the first stack_s3 host's
+    S3 endpoint of that server, or stack_s3_endpoint for external (which is required there and
+    may override the computed one otherwise)."""
+    host_vars = hostvars[host]
+    server = host_vars.get("stack_s3_server", S3_SERVER_DEFAULT)
+    if server not in S3_SERVERS:
+        raise AnsibleFilterError(
+            f"stack_s3_server must be one of {', '.join(S3_SERVERS)}, got {server!r}")
+    endpoint = host_vars.get("stack_s3_endpoint") or ""
+    if server == "external" and not endpoint:
+        raise AnsibleFilterError("stack_s3_server is external: set stack_s3_endpoint to its URL")
+    if not endpoint and server != "external":
+        hosts = groups.get(SERVICES[server]["group"]) or []
+        if not hosts:
+            raise AnsibleFilterError(
+                f"stack_s3_server is {server} but group {SERVICES[server]['group']} has no host: "
+                "add one, or set stack_s3_server: external and stack_s3_endpoint")
+        endpoint = _endpoint(hosts[0], hostvars[hosts[0]], server)["url"]
+    return {"server": server, "endpoint": endpoint,
+            "region": host_vars.get("stack_s3_region") or S3_REGION_DEFAULT}
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -198,4 +234,5 @@ class FilterModule:
             "stack_wiring": stack_wiring,
             "private_address_error": private_address_error,
             "stack_port_errors": stack_port_errors,
+            "stack_s3": stack_s3,
         }

@@ -321,7 +321,15 @@ class Bucket:
 
     def exists(self):
         # HEAD has no body: a missing bucket is only a 404.
-        return self.call("head_bucket", absent_codes=("HTTP 404", "NoSuchBucket", "NotFound")) is not None
+        try:
+            return self.call("head_bucket", absent_codes=("HTTP 404", "NoSuchBucket", "NotFound")) is not None
+        except BucketError as exc:
+            if error_code(exc.__cause__) != "HTTP 403":
+                raise
+            # A refused HEAD says only 403: the same question as a GET names the reason
+            # (SignatureDoesNotMatch, InvalidAccessKeyId, AccessDenied), and its error is raised.
+            self.call("get_bucket_location")
+            raise
 
     def read(self):
         status = (self.call("get_bucket_versioning") or {}).get("Status")

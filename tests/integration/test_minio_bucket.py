@@ -1,8 +1,9 @@
 # Copyright: microops.stack developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""microops.stack.minio_bucket through ansible-playbook against moto's S3 server on loopback,
-once with this venv's boto3 and once with Debian 12's boto3 1.26. moto stands in for MinIO's S3
-API: it accepts any credentials, so signatures are not checked here."""
+"""microops.stack.minio_bucket through ansible-playbook against two S3 servers on loopback, each
+once with this venv's boto3 and once with Debian 12's boto3 1.26: moto's S3 server (accepts any
+credentials) and the real SeaweedFS (checks SigV4 signatures; test_signature_* run against it
+only)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import free_port, run_module
+from .conftest import SEAWEEDFS_ACCESS_KEY, SEAWEEDFS_SECRET_KEY, free_port, run_module
 
 MODULE = "microops.stack.minio_bucket"
-# Not a substring of anything in the results: Ansible masks no_log values wherever they appear.
-SECRET = "moto-secret-0123456789"
 
 RULES = [
     {"id": "expire-noncurrent", "noncurrent_expiration_days": 30},
@@ -26,9 +25,9 @@ RULES = [
 
 
 @pytest.fixture()
-def s3(moto_s3):
-    return boto3.client("s3", endpoint_url=moto_s3, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key=SECRET)
+def s3(s3_server):
+    return boto3.client("s3", endpoint_url=s3_server["endpoint"], region_name="us-east-1",
+                        aws_access_key_id=s3_server["access_key"], aws_secret_access_key=s3_server["secret_key"])
 
 
 @pytest.fixture()
@@ -39,9 +38,10 @@ def bucket_name(request, target_python):
 
 
 @pytest.fixture()
-def run(moto_s3, target_python, tmp_path):
+def run(s3_server, target_python, tmp_path):
     def call(name, check=False, diff=False, **args):
-        args = dict({"endpoint_url": moto_s3, "access_key": "test", "secret_key": SECRET, "name": name}, **args)
+        args = dict({"endpoint_url": s3_server["endpoint"], "access_key": s3_server["access_key"],
+                     "secret_key": s3_server["secret_key"], "name": name}, **args)
         return run_module(MODULE, args, target_python, tmp_path, check=check, diff=diff)
     return call
 
@@ -55,6 +55,12 @@ def live_policy(s3, name):
         return json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
     except ClientError:
         return None
+
+
+def actions(statement):
+    """A statement's actions as a list: SeaweedFS stores a one-element list as a string."""
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else action
 
 
 def live_tags(s3, name):
@@ -87,7 +93,7 @@ def test_create_with_all_options_then_unchanged(run, s3, bucket_name):
     assert live_tags(s3, bucket_name) == {"owner": "ops", "tier": "1"}
     assert live_rules(s3, bucket_name) == ["expire-noncurrent", "logs"]
     policy = live_policy(s3, bucket_name)
-    assert [s["Action"] for s in policy["Statement"]] == [["s3:GetBucketLocation", "s3:ListBucket"], ["s3:GetObject"]]
+    assert [actions(s) for s in policy["Statement"]] == [["s3:GetBucketLocation", "s3:ListBucket"], ["s3:GetObject"]]
     assert result["bucket"]["versioning"] == "enabled"
     assert result["bucket"]["object_lock"] is False
 
@@ -103,7 +109,7 @@ CHANGES = {
     "versioning-suspended": ({"versioning": "suspended"},
                              lambda s3, b: s3.get_bucket_versioning(Bucket=b)["Status"] == "Suspended"),
     "policy-public": ({"policy": "public"},
-                      lambda s3, b: "s3:PutObject" in live_policy(s3, b)["Statement"][1]["Action"]),
+                      lambda s3, b: "s3:PutObject" in actions(live_policy(s3, b)["Statement"][1])),
     "policy-private": ({"policy": "private"}, lambda s3, b: live_policy(s3, b) is None),
     "lifecycle-changed": ({"lifecycle_rules": [dict(RULES[0], noncurrent_expiration_days=60), RULES[1]]},
                           lambda s3, b: s3.get_bucket_lifecycle_configuration(Bucket=b)["Rules"] is not None),
@@ -141,9 +147,25 @@ def test_equal_policy_in_another_form_is_not_rewritten(run, s3, bucket_name):
     stored = s3.get_bucket_policy(Bucket=bucket_name)["Policy"]
     assert run(bucket_name, policy=document)["changed"] is False
     assert s3.get_bucket_policy(Bucket=bucket_name)["Policy"] == stored
-    # And a document stored verbatim compares equal to the canned name.
-    s3.put_bucket_policy(Bucket=bucket_name, Policy=json.dumps(document))
+    # And a document stored verbatim compares equal to the canned name (with a Version, which
+    # SeaweedFS requires: test_policy_without_version).
+    s3.put_bucket_policy(Bucket=bucket_name, Policy=json.dumps(dict(document, Version="2012-10-17")))
     assert run(bucket_name, policy="download")["changed"] is False
+
+
+def test_policy_without_version(run, s3, s3_server, bucket_name):
+    """moto stores a policy with no Version; SeaweedFS refuses it, and the module fails with one
+    line naming the server's error code."""
+    document = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": ["s3:GetObject"],
+                               "Resource": ["arn:aws:s3:::%s/*" % bucket_name]}]}
+    result = run(bucket_name, policy=document)
+    if s3_server["name"] == "seaweedfs":
+        assert result.get("failed") is True, result
+        assert "(put_bucket_policy): InvalidPolicyDocument" in result["msg"] and "\n" not in result["msg"], result
+        assert live_policy(s3, bucket_name) is None
+    else:
+        assert result["changed"] is True, result
+        assert actions(live_policy(s3, bucket_name)["Statement"][0]) == ["s3:GetObject"]
 
 
 def test_check_mode_writes_nothing(run, s3, bucket_name):
@@ -239,3 +261,23 @@ def test_delete_empty(run, s3, bucket_name):
     assert run(bucket_name, state="absent")["changed"] is True
     assert not exists(s3, bucket_name)
     assert run(bucket_name, state="absent")["changed"] is False
+
+
+def test_signature_wrong_secret_is_refused_by_seaweedfs(seaweedfs_s3, target_python, tmp_path):
+    """The real server checks SigV4: a wrong secret is named in one line, and nothing is created."""
+    result = run_module(MODULE, {"endpoint_url": seaweedfs_s3, "access_key": SEAWEEDFS_ACCESS_KEY,
+                                 "secret_key": "not-the-secret-0123456789", "name": "signature-check"},
+                        target_python, tmp_path)
+    assert result.get("failed") is True, result
+    assert "SignatureDoesNotMatch" in result["msg"] and "\n" not in result["msg"], result["msg"]
+    s3 = boto3.client("s3", endpoint_url=seaweedfs_s3, region_name="us-east-1",
+                      aws_access_key_id=SEAWEEDFS_ACCESS_KEY, aws_secret_access_key=SEAWEEDFS_SECRET_KEY)
+    assert not exists(s3, "signature-check")
+
+
+def test_signature_unknown_access_key_is_refused_by_seaweedfs(seaweedfs_s3, target_python, tmp_path):
+    result = run_module(MODULE, {"endpoint_url": seaweedfs_s3, "access_key": "nobody-knows-me",
+                                 "secret_key": SEAWEEDFS_SECRET_KEY, "name": "signature-check"},
+                        target_python, tmp_path)
+    assert result.get("failed") is True, result
+    assert "InvalidAccessKeyId" in result["msg"], result["msg"]

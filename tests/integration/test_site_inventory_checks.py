@@ -47,6 +47,14 @@ def run_site(tmp_path, inventory):
             f"        b: {{{UNREACHABLE}, stack_env: production}}\n        c: {{{UNREACHABLE}}}\n",
             "stack_env must be one of local, development, production on every stack host; it is not on a, c",
             id="bad-stack-env"),
+        pytest.param(
+            f"all:\n  vars: {{stack_env: development, stack_s3_server: ceph}}\n  children:\n    stack_hosts:\n"
+            f"      hosts:\n        a: {{{UNREACHABLE}}}\n",
+            "stack_s3_server must be one of minio, seaweedfs, external; it is not on a", id="bad-stack-s3-server"),
+        pytest.param(
+            f"all:\n  vars: {{stack_env: development, stack_s3_server: external, stack_s3_access_key: ak}}\n"
+            f"  children:\n    stack_hosts:\n      hosts:\n        a: {{{UNREACHABLE}}}\n",
+            "stack_s3_server is external: set stack_s3_endpoint, stack_s3_secret_key", id="external-s3-incomplete"),
     ],
 )
 def test_a_broken_inventory_fails_in_the_check_naming_it(tmp_path, inventory, message):
@@ -55,3 +63,13 @@ def test_a_broken_inventory_fails_in_the_check_naming_it(tmp_path, inventory, me
     assert message in " ".join(output.split()), output[-3000:]
     assert "UNREACHABLE" not in output, "a host was contacted before the check failed"
     assert "Docker Engine on every stack host" not in output, "the run went past the check"
+
+
+def test_a_complete_external_s3_passes_the_check(tmp_path):
+    inventory = (
+        "all:\n  vars: {stack_env: development, stack_s3_server: external, stack_s3_endpoint: 'https://s3.example.invalid',"
+        " stack_s3_access_key: ak, stack_s3_secret_key: sk}\n"
+        f"  children:\n    stack_hosts:\n      hosts:\n        a: {{{UNREACHABLE}}}\n")
+    _rc, output = run_site(tmp_path, inventory)
+    # Past the check, the next play meets the unreachable host.
+    assert "Docker Engine on every stack host" in output, output[-3000:]

@@ -96,3 +96,19 @@ def test_harness_check_grafana_standin_image_recipe():
     assert config["Labels"]["org.microops.standin"] == "grafana"
     ids = docker("run", "--rm", "--entrypoint", "id", tag("grafana-standin")).stdout
     assert "uid=472" in ids and "gid=0(root)" in ids
+
+
+def test_harness_check_seaweedfs_image_recipe():
+    """The real weed binary, laid out like chrislusf/seaweedfs (docker/Dockerfile.go_build)."""
+    config = image_config("seaweedfs")
+    assert config.get("User", "") in ("", "root")  # no USER in the official image: root
+    assert config["Entrypoint"] == ["/entrypoint.sh"]
+    assert not config.get("Cmd")
+    assert sorted(config["ExposedPorts"]) == sorted(
+        f"{port}/tcp" for port in (7333, 8080, 8333, 8888, 9333, 18080, 18888, 19333))
+    assert list(config["Volumes"]) == ["/data"]
+    assert config["WorkingDir"] == "/data"
+    assert "org.microops.standin" not in (config.get("Labels") or {})
+    version = docker("run", "--rm", tag("seaweedfs"), "version").stdout
+    assert " 4.48 " in version, version
+    docker("run", "--rm", "--entrypoint", "wget", tag("seaweedfs"), "--version")

@@ -1,4 +1,6 @@
+import pytest
 from ansible_collections.microops.stack.plugins.filter.monitoring import (
+    monitoring_s3_jobs,
     monitoring_engine_targets,
     monitoring_static_target,
 )
@@ -50,3 +52,19 @@ def test_metric_value_of_an_unlabelled_sample():
     assert monitoring_metric(PAGE, "prometheus_config_last_reload") is None
     assert monitoring_metric(PAGE, "prometheus_http_requests_total") is None
     assert monitoring_metric(None, "up") is None
+
+
+S3_METRICS = [{"authority": "10.0.0.5:9327", "host": "ops-1"}]
+
+
+def test_s3_job_follows_the_server():
+    assert monitoring_s3_jobs(S3_METRICS, "seaweedfs", "/t") == [
+        {"job_name": "seaweedfs", "static_configs": [{"targets": ["10.0.0.5:9327"], "labels": {"instance": "ops-1"}}]}]
+    (minio,) = monitoring_s3_jobs(S3_METRICS, "minio", "/etc/prometheus/minio.token")
+    assert minio["job_name"] == "minio" and minio["metrics_path"] == "/minio/v2/metrics/cluster"
+    assert minio["authorization"] == {"credentials_file": "/etc/prometheus/minio.token"}
+
+
+@pytest.mark.parametrize("endpoints, server", [(S3_METRICS, "external"), ([], "minio"), ([], "seaweedfs")])
+def test_no_s3_job_for_an_external_server_or_no_host(endpoints, server):
+    assert monitoring_s3_jobs(endpoints, server, "/t") == []

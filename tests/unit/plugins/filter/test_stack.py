@@ -12,6 +12,7 @@ from ansible_collections.microops.stack.plugins.filter.stack import (
     stack_endpoint,
     stack_endpoints,
     stack_group_errors,
+    stack_s3,
     stack_wiring,
 )
 
@@ -20,7 +21,7 @@ from ansible_collections.microops.stack.plugins.filter.stack import (
     "groups",
     [
         {"all": ["a"], "ungrouped": [], "stack_hosts": ["a"]},
-        {"stack_hosts": ["a", "b"], "stack_minio": ["a"], "stack_monitoring": ["b"], "web": ["c"]},
+        {"stack_hosts": ["a", "b"], "stack_s3": ["a"], "stack_monitoring": ["b"], "web": ["c"]},
         {"stack_hosts": ["a"], "stack_logging": []},
     ],
 )
@@ -35,8 +36,8 @@ def test_missing_stack_hosts_is_reported():
 
 
 def test_hosts_outside_stack_hosts_are_named():
-    errors = stack_group_errors({"stack_hosts": ["a"], "stack_minio": ["b", "a", "c"]})
-    assert errors == ["group stack_minio has hosts that are not in stack_hosts: b, c"]
+    errors = stack_group_errors({"stack_hosts": ["a"], "stack_s3": ["b", "a", "c"]})
+    assert errors == ["group stack_s3 has hosts that are not in stack_hosts: b, c"]
 
 
 def test_unknown_stack_group_is_reported_as_a_likely_typo():
@@ -132,7 +133,7 @@ def test_endpoints_of_every_host_of_the_group_in_its_order():
 
 def test_minio_endpoint_is_http_and_ipv6_is_bracketed():
     hostvars = _hostvars(s3={"stack_private_address": "fd00::9", "minio_api_port": "9100"})
-    (endpoint,) = stack_endpoints(hostvars, {"stack_minio": ["s3"]}, "minio")
+    (endpoint,) = stack_endpoints(hostvars, {"stack_s3": ["s3"]}, "minio")
     assert endpoint["authority"] == "[fd00::9]:9100"
     assert endpoint["url"] == "http://[fd00::9]:9100"
     assert endpoint["port"] == 9100
@@ -147,7 +148,7 @@ def test_no_hosts_no_endpoints(groups):
 def test_a_port_that_is_no_port_is_named(port):
     hostvars = _hostvars(s3={"stack_private_address": "10.0.0.9", "minio_api_port": port})
     with pytest.raises(AnsibleFilterError) as excinfo:
-        stack_endpoints(hostvars, {"stack_minio": ["s3"]}, "minio")
+        stack_endpoints(hostvars, {"stack_s3": ["s3"]}, "minio")
     assert str(excinfo.value) == f"s3: minio_api_port must be a port number (1-65535), got {port!r}"
 
 
@@ -224,3 +225,55 @@ def test_port_errors_name_the_variable(value, valid):
 
     errors = stack_port_errors({"minio_api_port": value})
     assert errors == ([] if valid else [f"minio_api_port must be a port number (1-65535), got {value!r}"])
+
+
+S3_HOSTVARS = {"s3": {"inventory_hostname": "s3", "stack_private_address": "10.0.0.5"},
+               "web": {"inventory_hostname": "web", "stack_private_address": "10.0.0.6"}}
+
+
+@pytest.mark.parametrize("server, url", [(None, "http://10.0.0.5:9000"), ("minio", "http://10.0.0.5:9000"),
+                                         ("seaweedfs", "http://10.0.0.5:8333")])
+def test_s3_contract_follows_stack_s3_server(server, url):
+    hostvars = {name: dict(v) for name, v in S3_HOSTVARS.items()}
+    if server:
+        hostvars["web"]["stack_s3_server"] = server
+    assert stack_s3(hostvars, {"stack_s3": ["s3"]}, "web") == {
+        "server": server or "minio", "endpoint": url, "region": "us-east-1"}
+
+
+def test_s3_contract_port_variable_of_the_server():
+    hostvars = {name: dict(v) for name, v in S3_HOSTVARS.items()}
+    hostvars["s3"]["seaweedfs_s3_port"] = 18333
+    hostvars["web"].update(stack_s3_server="seaweedfs", stack_s3_region="eu-west-1")
+    assert stack_s3(hostvars, {"stack_s3": ["s3"]}, "web") == {
+        "server": "seaweedfs", "endpoint": "http://10.0.0.5:18333", "region": "eu-west-1"}
+
+
+def test_s3_contract_external_needs_an_endpoint_and_no_host():
+    hostvars = {"web": dict(S3_HOSTVARS["web"], stack_s3_server="external",
+                            stack_s3_endpoint="https://s3.eu-west-1.amazonaws.com", stack_s3_region="eu-west-1")}
+    assert stack_s3(hostvars, {}, "web") == {
+        "server": "external", "endpoint": "https://s3.eu-west-1.amazonaws.com", "region": "eu-west-1"}
+    del hostvars["web"]["stack_s3_endpoint"]
+    with pytest.raises(AnsibleFilterError, match="stack_s3_server is external: set stack_s3_endpoint"):
+        stack_s3(hostvars, {}, "web")
+
+
+@pytest.mark.parametrize("hostvars_update, groups, message", [
+    ({"stack_s3_server": "ceph"}, {"stack_s3": ["s3"]}, "stack_s3_server must be one of minio, seaweedfs, external"),
+    ({"stack_s3_server": "seaweedfs"}, {"stack_s3": []}, "group stack_s3 has no host"),
+])
+def test_s3_contract_errors_name_the_variable(hostvars_update, groups, message):
+    hostvars = {name: dict(v) for name, v in S3_HOSTVARS.items()}
+    hostvars["web"].update(hostvars_update)
+    with pytest.raises(AnsibleFilterError, match=message):
+        stack_s3(hostvars, groups, "web")
+
+
+def test_object_storage_servers_share_the_stack_s3_group():
+    assert {SERVICES[name]["group"] for name in ("minio", "seaweedfs", "seaweedfs_metrics")} == {"stack_s3"}
+    assert stack_wiring("seaweedfs")["secrets_dir"] == "/etc/microops/seaweedfs"
+    assert stack_wiring("seaweedfs")["port_var"] == "seaweedfs_s3_port"
+    assert stack_group_errors({"stack_hosts": ["a"], "stack_minio": ["a"]}) == [
+        "group stack_minio is not a stack group (expected one of stack_hosts, stack_s3, stack_monitoring, "
+        "stack_logging, stack_sentry, stack_services)"]

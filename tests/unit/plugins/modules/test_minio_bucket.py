@@ -156,6 +156,16 @@ def test_error_is_one_line_with_endpoint_bucket_code(capsys):
     assert result["msg"] == "S3 endpoint %s, bucket bk1 (head_bucket): HTTP 403: 403" % ENDPOINT
 
 
+def test_refused_head_is_asked_again_with_a_get_that_names_the_reason(capsys):
+    client = fake_client()
+    client.head_bucket.side_effect = client_error("403", status=403)
+    client.get_bucket_location.side_effect = client_error("SignatureDoesNotMatch", status=403)
+    result, _factory = run_main({}, client, capsys)
+    assert result["failed"] is True
+    assert client.get_bucket_location.call_count == 1
+    assert result["msg"].startswith("S3 endpoint %s, bucket bk1 (get_bucket_location): SignatureDoesNotMatch" % ENDPOINT)
+
+
 def test_invalid_endpoint_fails_cleanly(capsys):
     args = {"endpoint_url": "not a url", "access_key": "ak", "secret_key": "sk-unit-0123", "name": "bk1"}
     with mock.patch.object(minio_bucket, "s3_client", side_effect=ValueError("Invalid endpoint: not a url")), \
