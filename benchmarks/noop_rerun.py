@@ -70,6 +70,7 @@ def main(scenario="bench-site", runs="3"):
         env["MOLECULE_GLOB"] = "benchmarks/molecule/*/molecule.yml"
     try:
         molecule("create", "-s", scenario, env=env)
+        molecule("prepare", "-s", scenario, env=env)  # e.g. the docker scenario's local repository
         molecule("converge", "-s", scenario, env=env)
         # Timed as a user runs it: ansible-playbook on Molecule's inventory, without Molecule.
         inventory = glob.glob(os.path.expanduser(f"~/.ansible/tmp/molecule.*.{scenario}/inventory"))[0]
