@@ -54,6 +54,12 @@ SERVICES = {
     "elasticsearch": {"group": "stack_logging", "container": "elasticsearch", "container_port": 9200,
                       "port_var": "logging_elasticsearch_port", "port": 9200, "scheme": "https",
                       "secrets": "logging"},
+    # Kibana is an ops UI: the logging host's loopback only (its port is for the edge proxy).
+    "kibana": {"group": "stack_logging", "container": "kibana", "container_port": 5601,
+               "port_var": "logging_kibana_port", "port": 5601, "scheme": "http"},
+    "elasticsearch_exporter": {"group": "stack_logging", "container": "elasticsearch-exporter",
+                               "container_port": 9114, "port_var": "logging_exporter_port", "port": 9114,
+                               "scheme": "http"},
     # Per-host agents. node_exporter shares the host's network: its port is the host's.
     "node_exporter": {"group": "stack_hosts", "container": "node-exporter", "container_port": 9100,
                       "port_var": "monitoring_node_exporter_port", "port": 9100, "scheme": "http"},
@@ -68,6 +74,10 @@ SERVICES = {
 # Who fulfils the S3 contract (stack_s3_server, site-wide): a server the stack runs on the
 # stack_s3 host(s), or an external S3 given by stack_s3_endpoint.
 S3_SERVERS = ("minio", "seaweedfs", "external")
+# Where each server's role keeps the credentials it serves S3 with, in its secrets directory on
+# the stack_s3 host: access key file, secret key file. An external server's come from the
+# inventory (stack_s3_access_key, stack_s3_secret_key).
+S3_CREDENTIAL_FILES = {"minio": ("root_user", "root_password"), "seaweedfs": ("access_key", "secret_key")}
 S3_SERVER_DEFAULT = "minio"
 S3_REGION_DEFAULT = "us-east-1"
 
@@ -201,10 +211,12 @@ def stack_endpoint(hostvars, host, service):
 
 
 def stack_s3(hostvars, groups, host):
-    """The S3 contract as `host` sees it: {server, endpoint, region}. The server is
-    stack_s3_server (minio, seaweedfs or external); the endpoint is the first stack_s3 host's
-    S3 endpoint of that server, or stack_s3_endpoint for external (which is required there and
-    may override the computed one otherwise)."""
+    """The S3 contract as `host` sees it: {server, endpoint, region, host, credential_files}.
+    The server is stack_s3_server (minio, seaweedfs or external); the endpoint is the first
+    stack_s3 host's S3 endpoint of that server, or stack_s3_endpoint for external (which is
+    required there and may override the computed one otherwise). host is that stack_s3 host and
+    credential_files the paths there of the access key and the secret key (None and [] for
+    external, whose credentials are stack_s3_access_key and stack_s3_secret_key)."""
     host_vars = hostvars[host]
     server = host_vars.get("stack_s3_server", S3_SERVER_DEFAULT)
     if server not in S3_SERVERS:
@@ -220,8 +232,13 @@ def stack_s3(hostvars, groups, host):
                 f"stack_s3_server is {server} but group {SERVICES[server]['group']} has no host: "
                 "add one, or set stack_s3_server: external and stack_s3_endpoint")
         endpoint = _endpoint(hosts[0], hostvars[hosts[0]], server)["url"]
+    s3_host, files = None, []
+    if server != "external":
+        s3_host = (groups.get(SERVICES[server]["group"]) or [None])[0]
+        files = [f"{SECRETS_DIR}/{SERVICES[server]['secrets']}/{name}" for name in S3_CREDENTIAL_FILES[server]]
     return {"server": server, "endpoint": endpoint,
-            "region": host_vars.get("stack_s3_region") or S3_REGION_DEFAULT}
+            "region": host_vars.get("stack_s3_region") or S3_REGION_DEFAULT,
+            "host": s3_host, "credential_files": files}
 
 
 class FilterModule:

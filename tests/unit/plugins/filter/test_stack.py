@@ -153,10 +153,10 @@ def test_a_port_that_is_no_port_is_named(port):
 
 
 def test_unknown_service_is_refused():
-    with pytest.raises(AnsibleFilterError, match="unknown service 'kibana' .expected one of alertmanager, cadvisor"):
-        stack_endpoints({}, {}, "kibana")
-    with pytest.raises(AnsibleFilterError, match="stack_endpoint: unknown service 'kibana'"):
-        stack_endpoint({}, "a", "kibana")
+    with pytest.raises(AnsibleFilterError, match="unknown service 'sentry' .expected one of alertmanager, cadvisor"):
+        stack_endpoints({}, {}, "sentry")
+    with pytest.raises(AnsibleFilterError, match="stack_endpoint: unknown service 'sentry'"):
+        stack_endpoint({}, "a", "sentry")
 
 
 def test_endpoint_of_one_host_whatever_its_groups():
@@ -185,8 +185,8 @@ def test_wiring_of_the_networks():
 
 
 def test_unknown_wiring_is_refused():
-    with pytest.raises(AnsibleFilterError, match="stack_wiring: unknown name 'kibana'"):
-        stack_wiring("kibana")
+    with pytest.raises(AnsibleFilterError, match="stack_wiring: unknown name 'sentry'"):
+        stack_wiring("sentry")
 
 
 ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
@@ -237,8 +237,10 @@ def test_s3_contract_follows_stack_s3_server(server, url):
     hostvars = {name: dict(v) for name, v in S3_HOSTVARS.items()}
     if server:
         hostvars["web"]["stack_s3_server"] = server
+    files = {"minio": ["root_user", "root_password"], "seaweedfs": ["access_key", "secret_key"]}[server or "minio"]
     assert stack_s3(hostvars, {"stack_s3": ["s3"]}, "web") == {
-        "server": server or "minio", "endpoint": url, "region": "us-east-1"}
+        "server": server or "minio", "endpoint": url, "region": "us-east-1", "host": "s3",
+        "credential_files": [f"/etc/microops/{server or 'minio'}/{name}" for name in files]}
 
 
 def test_s3_contract_port_variable_of_the_server():
@@ -246,14 +248,16 @@ def test_s3_contract_port_variable_of_the_server():
     hostvars["s3"]["seaweedfs_s3_port"] = 18333
     hostvars["web"].update(stack_s3_server="seaweedfs", stack_s3_region="eu-west-1")
     assert stack_s3(hostvars, {"stack_s3": ["s3"]}, "web") == {
-        "server": "seaweedfs", "endpoint": "http://10.0.0.5:18333", "region": "eu-west-1"}
+        "server": "seaweedfs", "endpoint": "http://10.0.0.5:18333", "region": "eu-west-1", "host": "s3",
+        "credential_files": ["/etc/microops/seaweedfs/access_key", "/etc/microops/seaweedfs/secret_key"]}
 
 
 def test_s3_contract_external_needs_an_endpoint_and_no_host():
     hostvars = {"web": dict(S3_HOSTVARS["web"], stack_s3_server="external",
                             stack_s3_endpoint="https://s3.eu-west-1.amazonaws.com", stack_s3_region="eu-west-1")}
     assert stack_s3(hostvars, {}, "web") == {
-        "server": "external", "endpoint": "https://s3.eu-west-1.amazonaws.com", "region": "eu-west-1"}
+        "server": "external", "endpoint": "https://s3.eu-west-1.amazonaws.com", "region": "eu-west-1",
+        "host": None, "credential_files": []}
     del hostvars["web"]["stack_s3_endpoint"]
     with pytest.raises(AnsibleFilterError, match="stack_s3_server is external: set stack_s3_endpoint"):
         stack_s3(hostvars, {}, "web")
