@@ -215,11 +215,47 @@ def test_standin_datasource_health_against_real_prometheus(volume):
         assert (status, body) == (200, {"status": "OK", "message": "Successfully queried the Prometheus API."})
         status, body = grafana.call("GET", "/api/datasources/uid/down/health")
         assert status == 400 and body["status"] == "ERROR"
+        # Nothing answers at es:9200: the Elasticsearch check's request fails (healthcheck.go "Failed to Do request").
         status, body = grafana.call("GET", "/api/datasources/uid/es/health")
-        assert status == 404 and body["messageId"] == "plugin.notImplemented"
+        assert status == 500 and body["messageId"] == "plugin.healthCheckFailed"
     finally:
         grafana.remove()
         docker("rm", "-f", prometheus, check=False)
+        docker("network", "rm", network, check=False)
+
+
+def test_standin_elasticsearch_datasource_health_against_es_standin(volume, tmp_path):
+    """pkg/tsdb/elasticsearch/healthcheck.go against the Elasticsearch STAND-IN: basic auth and the CA."""
+    from test_elasticsearch_standin import StandIn as EsStandIn, make_certs, setup_identities  # pylint: disable=import-outside-toplevel
+    certs = make_certs(str(tmp_path))
+    EsStandIn.CERTS = certs
+    network = f"microops-standin-grafana-{uuid.uuid4().hex[:8]}"
+    docker("network", "create", network)
+    es = EsStandIn(network=network)
+    grafana = StandIn(volume, network=network)
+    try:
+        es.run()
+        setup_identities(es)
+        grafana.run()
+        with open(f"{certs}/ca.crt", encoding="ascii") as handle:
+            ca = handle.read()
+        base = {"type": "elasticsearch", "access": "proxy", "url": "https://elasticsearch:9200", "basicAuth": True,
+                "basicAuthUser": "microops_grafana", "jsonData": {"index": "logs-microops-*", "timeField": "@timestamp"}}
+        grafana.call("POST", "/api/datasources", dict(base, name="ES", uid="es", jsonData=dict(
+            base["jsonData"], tlsAuthWithCACert=True), secureJsonData={"basicAuthPassword": "microops_grafana-pw",
+                                                                     "tlsCACert": ca}))
+        grafana.call("POST", "/api/datasources", dict(base, name="ES no CA", uid="es-no-ca", secureJsonData={
+            "basicAuthPassword": "microops_grafana-pw"}))
+        assert grafana.call("GET", "/api/datasources/uid/es/health") == (
+            200, {"status": "OK", "message": "Elasticsearch cluster is healthy"})
+        status, body = grafana.call("GET", "/api/datasources/uid/es-no-ca/health")
+        assert status == 500 and body["messageId"] == "plugin.healthCheckFailed"
+        assert ("GET", "/_cluster/health?wait_for_status=yellow") in [
+            (line.split('"')[1].split()[0], line.split('"')[1].split()[1]) for line in es.logs().splitlines()
+            if '"GET /_cluster/health' in line]
+    finally:
+        grafana.remove()
+        es.remove()
         docker("network", "rm", network, check=False)
 
 

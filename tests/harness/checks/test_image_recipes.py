@@ -112,3 +112,42 @@ def test_harness_check_seaweedfs_image_recipe():
     version = docker("run", "--rm", tag("seaweedfs"), "version").stdout
     assert " 4.48 " in version, version
     docker("run", "--rm", "--entrypoint", "wget", tag("seaweedfs"), "--version")
+
+
+def test_harness_check_elasticsearch_standin_image_recipe():
+    """Laid out like docker.elastic.co/elasticsearch/elasticsearch (distribution/docker)."""
+    config = image_config("elasticsearch-standin")
+    assert config["User"] == "1000:0"
+    assert config["Entrypoint"] == ["/bin/tini", "--", "/usr/local/bin/docker-entrypoint.sh"]
+    assert config["Cmd"] == ["eswrapper"]
+    assert sorted(config["ExposedPorts"]) == ["9200/tcp", "9300/tcp"]
+    assert not config.get("Volumes")
+    assert config["WorkingDir"] == "/usr/share/elasticsearch"
+    assert "ELASTIC_CONTAINER=true" in config["Env"]
+    assert config["Labels"]["org.microops.standin"] == "elasticsearch"
+    ids = docker("run", "--rm", "--entrypoint", "id", tag("elasticsearch-standin")).stdout
+    assert "uid=1000(elasticsearch)" in ids and "gid=0(root)" in ids
+
+
+def test_harness_check_kibana_standin_image_recipe():
+    """Laid out like docker.elastic.co/kibana/kibana (src/dev/build/tasks/os_packages/docker_generator)."""
+    config = image_config("kibana-standin")
+    assert config["User"] == "1000"
+    assert config["Entrypoint"] == ["/bin/tini", "--"]
+    assert config["Cmd"] == ["/usr/local/bin/kibana-docker"]
+    assert list(config["ExposedPorts"]) == ["5601/tcp"]
+    assert config["WorkingDir"] == "/usr/share/kibana"
+    assert config["Labels"]["org.microops.standin"] == "kibana"
+
+
+def test_harness_check_elasticsearch_exporter_image_recipe():
+    """The real exporter, laid out like quay.io/prometheuscommunity/elasticsearch-exporter (its Dockerfile
+    says EXPOSE 7979, a port the exporter does not use; this image exposes the one it serves, 9114)."""
+    config = image_config("elasticsearch-exporter")
+    assert config["User"] == "nobody"
+    assert config["Entrypoint"] == ["/bin/elasticsearch_exporter"]
+    assert not config.get("Cmd")
+    assert list(config["ExposedPorts"]) == ["9114/tcp"]
+    assert "org.microops.standin" not in (config.get("Labels") or {})
+    version = docker("run", "--rm", tag("elasticsearch-exporter"), "--version")
+    assert "version 1.9" in version.stdout + version.stderr

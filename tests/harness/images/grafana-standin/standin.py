@@ -32,6 +32,8 @@ uses, each part following the Grafana source (github.com/grafana/grafana) or doc
   store.go, pkg/services/datasources/errors.go and models.go): list, add, get/update/delete by
   uid, get by name, health by uid; messages and status codes as in those files.
 - prometheus health (pkg/promlib/healthcheck.go): instant query `1+1` through the datasource URL.
+- elasticsearch health (pkg/tsdb/elasticsearch/healthcheck.go): GET <url>/_cluster/health?wait_for_status=yellow,
+  see elasticsearch_health.
   Other types answer like a plugin without CheckHealth (pkg/plugins/errors.go
   ErrMethodNotImplemented: 404 "Method not implemented", messageId plugin.notImplemented).
   A type named in the test-only MICROOPS_STANDIN_UNREGISTERED_PLUGINS answers like a plugin that is
@@ -62,6 +64,7 @@ import re
 import secrets
 import signal
 import sqlite3
+import ssl
 import string
 import sys
 import threading
@@ -418,6 +421,56 @@ def prometheus_health(row):
     if not isinstance(answer, dict) or answer.get("status") != "success":
         return 400, {"status": "ERROR", "message": "unexpected response from Prometheus" + suffix}
     return 200, {"status": "OK", "message": "Successfully queried the Prometheus API."}
+
+
+def elasticsearch_health(row):
+    """pkg/tsdb/elasticsearch/healthcheck.go CheckHealth: GET <url>/_cluster/health?wait_for_status=yellow
+    through the datasource's HTTP client (basic auth when basicAuth is set; TLS trusting
+    secureJsonData.tlsCACert when jsonData.tlsAuthWithCACert, jsonData.serverName, tlsSkipVerify).
+    408 -> ERROR "Elasticsearch cluster is not healthy"; any other answer whose JSON body has
+    status "red" -> the same ERROR; any other JSON answer (a 401 error body included: its "status"
+    is 401, not "red") -> OK "Elasticsearch cluster is healthy". A request that fails (TLS, connection)
+    or a body that is not JSON returns an error with the result: pkg/api/datasources.go
+    checkDatasourceHealth answers it as 500 "Plugin health check failed" (plugin.healthCheckFailed)."""
+    json_data = json.loads(row["json_data"])
+    secure = json.loads(row["secure_json_data"])
+    base = row["url"] if "://" in row["url"] else "http://" + row["url"]
+    url = base.rstrip("/") + "/_cluster/health?wait_for_status=yellow"
+    request = urllib.request.Request(url, method="GET")
+    if row["basic_auth"]:
+        creds = f"{row['basic_auth_user']}:{secure.get('basicAuthPassword', '')}"
+        request.add_header("Authorization", "Basic " + base64.b64encode(creds.encode()).decode())
+    context = None
+    if base.startswith("https://"):
+        if json_data.get("tlsSkipVerify"):
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        elif json_data.get("tlsAuthWithCACert"):
+            context = ssl.create_default_context(cadata=secure.get("tlsCACert", ""))
+            if json_data.get("serverName"):
+                context.check_hostname = False  # checked below against serverName
+        else:
+            context = ssl.create_default_context()
+    failed = ApiError(500, "Plugin health check failed", "plugin.healthCheckFailed")
+    try:
+        with urllib.request.urlopen(request, timeout=float(json_data.get("timeout") or 30), context=context) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        log(f"Failed to Do request error={exc} url={url}")
+        raise failed from None
+    if status == 408:
+        return 400, {"status": "ERROR", "message": "Elasticsearch cluster is not healthy"}
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        log("Error during json unmarshal of the body")
+        raise failed from None
+    if isinstance(answer, dict) and answer.get("status") == "red":
+        return 400, {"status": "ERROR", "message": "Elasticsearch cluster is not healthy"}
+    return 200, {"status": "OK", "message": "Elasticsearch cluster is healthy"}
 
 
 # ---------------------------------------------------------------- provisioning
@@ -986,6 +1039,8 @@ def route(method, path, ident, handler):  # pylint: disable=too-many-return-stat
                 raise ApiError(404, "Plugin not registered", "plugin.notRegistered")
             if row["type"] == "prometheus":
                 return prometheus_health(row)
+            if row["type"] == "elasticsearch":
+                return elasticsearch_health(row)
             raise ApiError(404, "Method not implemented", "plugin.notImplemented")
         if len(parts) == 3 and parts[1] == "uid":
             return datasource_by_uid(method, parts[2], ident, handler)
