@@ -39,6 +39,7 @@ import base64
 import copy
 import datetime
 import fnmatch
+import gzip
 import hashlib
 import hmac
 import json
@@ -2034,7 +2035,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self):
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        data = self.rfile.read(length) if length else b""
+        # Elasticsearch accepts compressed request bodies (Netty's HttpContentDecompressor in
+        # modules/transport-netty4 Netty4HttpServerTransport); Filebeat's output gzips its bulk
+        # requests by default (compression_level 1).
+        if data and self.headers.get("Content-Encoding", "").lower() == "gzip":
+            data = gzip.decompress(data)
+        raw = data.decode("utf-8", "replace")
         url = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         path = urllib.parse.unquote(url.path)
