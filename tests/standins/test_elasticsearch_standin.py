@@ -5,7 +5,6 @@ the venv) and state across restarts. These tests run against the stand-in, not E
 exporter test runs the REAL exporter (microops-test/elasticsearch-exporter:1.9, Debian's build)
 against it. Needs the engine and images from tests/harness/up."""
 
-import base64
 import json
 import os
 import re
@@ -47,7 +46,9 @@ ENV = {"discovery.type": "single-node", "cluster.name": "microops", "node.name":
 
 def make_certs(directory):
     """A CA and a server certificate for elasticsearch/localhost/127.0.0.1, as the role generates them."""
-    run = lambda *args: subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)  # noqa: E731
+    def run(*args):
+        return subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
     run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
         "-subj", "/CN=microops test CA")
     run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "http.key", "-out", "http.csr", "-subj", "/CN=elasticsearch")

@@ -243,7 +243,7 @@ def test_standin_elasticsearch_datasource_health_against_es_standin(volume, tmp_
                 "basicAuthUser": "microops_grafana", "jsonData": {"index": "logs-microops-*", "timeField": "@timestamp"}}
         grafana.call("POST", "/api/datasources", dict(base, name="ES", uid="es", jsonData=dict(
             base["jsonData"], tlsAuthWithCACert=True), secureJsonData={"basicAuthPassword": "microops_grafana-pw",
-                                                                     "tlsCACert": ca}))
+                                                                       "tlsCACert": ca}))
         grafana.call("POST", "/api/datasources", dict(base, name="ES no CA", uid="es-no-ca", secureJsonData={
             "basicAuthPassword": "microops_grafana-pw"}))
         assert grafana.call("GET", "/api/datasources/uid/es/health") == (

@@ -96,7 +96,7 @@ def kibana_env(token, **extra):
      "of [32]."),
 ])
 def test_standin_fatal_settings(pair, extra, message):
-    _, network, token = pair
+    dummy, network, token = pair
     kibana = StandIn(env=kibana_env(token, **extra), network=network)
     try:
         kibana.run(wait=False)
@@ -107,10 +107,10 @@ def test_standin_fatal_settings(pair, extra, message):
 
 
 def test_standin_untrusted_certificate_stays_unavailable(pair, tmp_path):
-    _, network, token = pair
+    dummy, network, token = pair
     other = make_certs(str(tmp_path))  # another CA: the server's certificate is not trusted
     kibana = StandIn(env=kibana_env(token), network=network, mounts=(f"{other}/ca.crt:/usr/share/kibana/config/certs/"
-                                                                       "ca.crt:ro",))
+                                                                     "ca.crt:ro",))
     try:
         kibana.run(wait=False)
         kibana.wait_ready(status=503)
@@ -123,7 +123,7 @@ def test_standin_untrusted_certificate_stays_unavailable(pair, tmp_path):
 
 
 def test_standin_status_xsrf_data_views_and_restart(pair):
-    _, network, token = pair
+    dummy, network, token = pair
     kibana = StandIn(env=kibana_env(token), network=network)
     try:
         kibana.run()

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # microops-test Elasticsearch STAND-IN entrypoint. Follows elastic/elasticsearch
 # distribution/docker/src/docker/bin/docker-entrypoint.sh: a CMD other than `eswrapper` is run
 # as it is; environment variables named like settings (two dot-separated lowercase words, e.g.

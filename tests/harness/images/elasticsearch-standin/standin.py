@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """microops-test Elasticsearch STAND-IN (REST API subset), not Elasticsearch.
 
 Runs as `bin/elasticsearch -E...` (docker-entrypoint.sh) and `bin/elasticsearch-keystore ...`
@@ -474,7 +474,7 @@ class State:
         })
         self.ilm["logs"] = {"version": 1, "modified_date": now_ms(), "policy": {
             "phases": {"hot": {"min_age": "0ms", "actions": {"rollover": {"max_age": "30d",
-                                                                         "max_primary_shard_size": "50gb"}}}},
+                                                                          "max_primary_shard_size": "50gb"}}}},
             "_meta": {"description": "default policy for the logs index template installed by x-pack",
                       "managed": True}}}
         self.templates["logs"] = {
@@ -511,7 +511,7 @@ def load_s3_secure():
 def hash_password(password, salt=None):
     salt = salt or secrets.token_hex(8)
     return "pbkdf2_stretch:" + salt + ":" + hashlib.pbkdf2_hmac("sha512", password.encode(), salt.encode(),
-                                                                 10000).hex()
+                                                                10000).hex()
 
 
 def check_password(password, stored):
@@ -571,10 +571,10 @@ def authenticate(header, path):
     """x-pack security AuthenticationService: Basic (reserved realm, then native), Bearer service tokens."""
     if not header:
         raise unauthenticated(f"missing authentication credentials for REST request [{path}]")
-    scheme, _, value = header.partition(" ")
+    scheme, dummy, value = header.partition(" ")
     if scheme.lower() == "basic":
         try:
-            user, _, password = base64.b64decode(value.strip()).decode().partition(":")
+            user, dummy, password = base64.b64decode(value.strip()).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             raise unauthenticated(f"missing authentication credentials for REST request [{path}]") from None
         sec = STATE.security
@@ -596,7 +596,7 @@ def authenticate(header, path):
             raw = base64.b64decode(value.strip() + "=" * (-len(value.strip()) % 4))
             if raw[:4] != b"\x00\x01\x00\x01":
                 raise ValueError
-            qualified, _, secret = raw[4:].decode().partition(":")
+            qualified, dummy, secret = raw[4:].decode().partition(":")
             namespace, service, name = qualified.split("/")
         except (ValueError, UnicodeDecodeError):
             raise unauthenticated("unable to authenticate with provided credentials and anonymous access is not "
@@ -1026,8 +1026,8 @@ def node_stats():
                             "non_heap_committed_in_bytes": 1 << 27, "pools": {}},
                     "threads": {"count": 50, "peak_count": 60}, "gc": {"collectors": {}}, "buffer_pools": {}},
             "thread_pool": {}, "fs": {"timestamp": now_ms(), "total": {"total_in_bytes": 1 << 34,
-                                                                      "free_in_bytes": 1 << 33,
-                                                                      "available_in_bytes": 1 << 33}, "data": []},
+                                                                       "free_in_bytes": 1 << 33,
+                                                                       "available_in_bytes": 1 << 33}, "data": []},
             "transport": {"server_open": 0, "rx_count": 0, "rx_size_in_bytes": 0, "tx_count": 0, "tx_size_in_bytes": 0},
             "http": {"current_open": 1, "total_opened": 1}, "breakers": {}}
     return {"_nodes": {"total": 1, "successful": 1, "failed": 0}, "cluster_name": SETTINGS["cluster.name"],
@@ -1277,7 +1277,7 @@ def ilm(method, parts, ident, body, raw):
         require_cluster(ident, "cluster:admin/ilm/put")
         validate_ilm(body, raw)
         old = STATE.ilm.get(parts[2])
-        policy = {k: v for k, v in body["policy"].items()}
+        policy = dict(body["policy"].items())
         for phase in policy["phases"].values():
             phase.setdefault("min_age", "0ms")
             phase.setdefault("actions", {})
@@ -1297,12 +1297,13 @@ def ilm(method, parts, ident, body, raw):
                 p = STATE.ilm[name]
                 in_use = [i for i, v in STATE.indices.items()
                           if v["settings"].get("index", {}).get("lifecycle", {}).get("name") == name]
+                used_by_streams = sorted({STATE.indices[i]["data_stream"] for i in in_use
+                                          if STATE.indices[i]["data_stream"]})
+                used_by_templates = sorted(t for t in STATE.templates if composed(STATE.templates[t])[0].get("index", {})
+                                           .get("lifecycle", {}).get("name") == name)
                 out[name] = {"version": p["version"], "modified_date": iso(p["modified_date"]), "policy": p["policy"],
-                             "in_use_by": {"indices": in_use, "data_streams": sorted(
-                                 {STATE.indices[i]["data_stream"] for i in in_use if STATE.indices[i]["data_stream"]}),
-                                           "composable_templates": sorted(
-                                 t for t in STATE.templates if composed(STATE.templates[t])[0].get("index", {})
-                                 .get("lifecycle", {}).get("name") == name)}}
+                             "in_use_by": {"indices": in_use, "data_streams": used_by_streams,
+                                           "composable_templates": used_by_templates}}
         return 200, out
     if method == "DELETE" and len(parts) == 3:
         require_cluster(ident, "cluster:admin/ilm/delete")
@@ -1535,7 +1536,7 @@ def search(ident, target, body, query, count=False):
     body = body or {}
     q = body.get("query")
     if "q" in query:
-        field, _, value = query["q"].partition(":")
+        field, dummy, value = query["q"].partition(":")
         q = {"match": {field: value}}
     hits = [(i, d) for n in names for i, d in backing_docs(n) if query_matches(q, d["_source"])]
     shards = {"total": max(len(names), 0), "successful": max(len(names), 0), "skipped": 0, "failed": 0}
@@ -1758,7 +1759,7 @@ def resolve_date_math(name):
     today = datetime.datetime.now(datetime.timezone.utc)
 
     def one(m):
-        expr, _, fmt = m.group(1).partition("{")
+        expr, dummy, fmt = m.group(1).partition("{")
         if expr not in ("now/d", "now"):
             raise bad_request(f"microops-test STAND-IN: date math [{expr}] is not implemented")
         return today.strftime("%Y.%m.%d")
@@ -1804,8 +1805,8 @@ def create_snapshot(ident, repo_name, snap, body):
     for index in indices:
         blobs.put(f"indices/{index}/{info['uuid']}.json", STATE.indices[index])
     blobs.put(f"meta-{info['uuid']}.dat", {"data_streams": {n: STATE.data_streams[n] for n in streams},
-                                          "templates": STATE.templates, "components": STATE.components,
-                                          "ilm": STATE.ilm, "pipelines": STATE.pipelines})
+                                           "templates": STATE.templates, "components": STATE.components,
+                                           "ilm": STATE.ilm, "pipelines": STATE.pipelines})
     info["end"] = max(now_ms(), info["start"] + 1)
     blobs.put(f"snap-{info['uuid']}.dat", info)
     data["snapshots"].append(info)
@@ -1824,7 +1825,7 @@ def restore_snapshot(ident, repo_name, snap, body):
     """POST _snapshot/R/SNAP/_restore (docs: restore-snapshot-api; RestoreService: open indices and data
     streams of the same name refuse the restore)."""
     blobs = Blobs(repository(repo_name))
-    _, data = blobs.repository_data()
+    dummy, data = blobs.repository_data()
     info = next((s for s in data["snapshots"] if s["snapshot"] == snap), None)
     if info is None:
         raise EsError(404, "snapshot_missing_exception", f"[{repo_name}:{snap}] is missing")
@@ -1890,10 +1891,10 @@ def snapshots(method, parts, ident, body, query):
             return 200, {"accepted": True}
         if len(parts) == 3 and method == "GET":
             require_cluster(ident, "cluster:admin/snapshot/get")
-            _, data = Blobs(repository(name)).repository_data()
+            dummy, data = Blobs(repository(name)).repository_data()
             wanted = parts[2].split(",")
             found = [s for s in data["snapshots"] if "_all" in wanted or any(fnmatch.fnmatchcase(s["snapshot"], w)
-                                                                            for w in wanted)]
+                                                                             for w in wanted)]
             missing = [w for w in wanted if w != "_all" and "*" not in w and not any(s["snapshot"] == w for s in found)]
             if missing:
                 raise EsError(404, "snapshot_missing_exception", f"[{name}:{missing[0]}] is missing")

@@ -135,7 +135,7 @@ def load_config(path, strict, overrides):
         exiting(f"error loading config file: {exc}")
     config = expand(raw)
     for override in overrides:  # -E key=value
-        key, _, value = override.partition("=")
+        key, dummy, value = override.partition("=")
         merge(config, expand({key: yaml.safe_load(value)}))
     return config
 
@@ -581,7 +581,7 @@ class DiskQueue:
         with open(self.file, "rb") as handle:
             handle.seek(self.position())
             lines = []
-            for _ in range(count):
+            for dummy in range(count):
                 line = handle.readline()
                 if not line.endswith(b"\n"):
                     break
@@ -734,7 +734,6 @@ def beat_meta(data):
 
 
 def run(config, data):
-    global STOP
     lock = lock_data(data)
     meta = beat_meta(data)
     registry = Registry(data)

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """microops-test Kibana STAND-IN (status and data views API), not Kibana.
 
 Runs as bin/kibana --<setting>=<value>... (kibana-docker) inside microops-test/kibana-standin:9.5.6,
@@ -67,7 +67,7 @@ def parse_args(args):
     if os.path.exists(yml):
         with open(yml, encoding="utf-8") as handle:
             for line in handle:
-                key, _, value = line.partition(":")
+                key, dummy, value = line.partition(":")
                 if key.strip() and not key.startswith("#"):
                     settings[key.strip()] = value.strip().strip('"')
     unknown = []
