@@ -128,6 +128,13 @@ IMAGES = [
           files=("images/kibana-standin/standin.py", "images/kibana-standin/kibana-docker")),
     # The real exporter (Debian 13's prometheus-elasticsearch-exporter, upstream 1.9), not a stand-in.
     Built("elasticsearch-exporter:1.9", "elasticsearch-exporter", "debian:13"),
+    # Real PostgreSQL 17, Valkey 8.1 and their exporters from Debian 13's packages, laid out like
+    # the official images (each Dockerfile cites its upstream), not stand-ins.
+    Built("postgres:17", "postgres", "debian:13", files=("images/postgres/docker-entrypoint.sh",)),
+    Built("valkey:8.1", "valkey", "debian:13",
+          files=("images/valkey/docker-entrypoint.sh", "images/valkey/valkey-server")),
+    Built("postgres-exporter:0.17", "postgres-exporter", "debian:13"),
+    Built("redis-exporter:1.69", "redis-exporter", "debian:13"),
 ]
 
 # `docker save` archives for test hosts, delivered by the docker role's archive loading (as on
@@ -147,6 +154,10 @@ ARCHIVES = [
     ("elasticsearch-standin-9.5.6.tar", "elasticsearch-standin:9.5.6", "elasticsearch-standin:9.5.6"),
     ("kibana-standin-9.5.6.tar", "kibana-standin:9.5.6", "kibana-standin:9.5.6"),
     ("elasticsearch-exporter-1.9.tar", "elasticsearch-exporter:1.9", "elasticsearch-exporter:1.9"),
+    ("postgres-17.tar", "postgres:17", "postgres:17"),
+    ("valkey-8.1.tar", "valkey:8.1", "valkey:8.1"),
+    ("postgres-exporter-0.17.tar", "postgres-exporter:0.17", "postgres-exporter:0.17"),
+    ("redis-exporter-1.69.tar", "redis-exporter:1.69", "redis-exporter:1.69"),
 ]
 ARCHIVE_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".cache", "harness", "archives")
 

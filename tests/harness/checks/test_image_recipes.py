@@ -151,3 +151,74 @@ def test_harness_check_elasticsearch_exporter_image_recipe():
     assert "org.microops.standin" not in (config.get("Labels") or {})
     version = docker("run", "--rm", tag("elasticsearch-exporter"), "--version")
     assert "version 1.9" in version.stdout + version.stderr
+
+
+# Names of the containers the checks below start (MICROOPS_HARNESS_PREFIX keeps parallel runs apart).
+PREFIX = os.environ.get("MICROOPS_HARNESS_PREFIX", "microops-harness-test-")
+
+
+def test_harness_check_postgres_image_recipe():
+    """The real PostgreSQL 17, laid out like postgres:17 (docker-library/postgres 17/trixie/Dockerfile)."""
+    config = image_config("postgres")
+    assert config.get("User", "") in ("", "root")  # root; the entrypoint steps down with gosu
+    assert config["Entrypoint"] == ["docker-entrypoint.sh"]
+    assert config["Cmd"] == ["postgres"]
+    assert config["StopSignal"] == "SIGINT"
+    assert list(config["ExposedPorts"]) == ["5432/tcp"]
+    assert list(config["Volumes"]) == ["/var/lib/postgresql/data"]
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert env["PGDATA"] == "/var/lib/postgresql/data"
+    assert env["PG_MAJOR"] == "17"
+    assert env["LANG"] == "en_US.utf8"
+    assert env["PATH"].split(":")[-1] == "/usr/lib/postgresql/17/bin"
+    assert "org.microops.standin" not in (config.get("Labels") or {})
+    out = docker("run", "--rm", "--name", PREFIX + "check-postgres", "--entrypoint", "sh", tag("postgres"),
+                 "-c", "id postgres;"
+                 " for t in postgres psql pg_dump pg_restore pg_isready; do $t --version; done;"
+                 " stat -c '%a %U' /var/run/postgresql /docker-entrypoint-initdb.d;"
+                 " grep '^listen_addresses' /usr/share/postgresql/postgresql.conf.sample").stdout.splitlines()
+    assert out[0].startswith("uid=999(postgres) gid=999(postgres)")
+    assert all(" 17." in line for line in out[1:6]), out
+    assert out[6:8] == ["3777 postgres", "755 root"]
+    assert out[8].startswith("listen_addresses = '*'")
+
+
+def test_harness_check_valkey_image_recipe():
+    """The real Valkey 8.1, laid out like valkey/valkey:8.1 (valkey-container 8.1/debian/Dockerfile)."""
+    config = image_config("valkey")
+    assert config.get("User", "") in ("", "root")  # root; the entrypoint steps down with setpriv
+    assert config["Entrypoint"] == ["docker-entrypoint.sh"]
+    assert config["Cmd"] == ["valkey-server"]
+    assert list(config["ExposedPorts"]) == ["6379/tcp"]
+    assert not config.get("Volumes")  # upstream's 8.1 Dockerfile declares none
+    assert config["WorkingDir"] == "/data"
+    out = docker("run", "--rm", "--name", PREFIX + "check-valkey", "--entrypoint", "sh", tag("valkey"),
+                 "-c", "id valkey; valkey-server --version; valkey-cli --version;"
+                 " stat -c '%a %U' /data /run/valkey").stdout.splitlines()
+    assert out[0] == "uid=999(valkey) gid=999(valkey) groups=999(valkey)"
+    assert out[1].startswith("Valkey server v=8.1.")
+    assert out[2].startswith("valkey-cli 8.1.")
+    assert out[3:] == ["1777 valkey", "1777 valkey"]
+
+
+# name: entrypoint, user, port, version output, as the official image has them
+EXPORTERS = {
+    "postgres-exporter": (["/bin/postgres_exporter"], "nobody", "9187/tcp", "--version",
+                          "postgres_exporter, version 0.17."),
+    "redis-exporter": (["/redis_exporter"], "59000:59000", "9121/tcp", "-version",
+                       "Redis Metrics Exporter 1.69."),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPORTERS))
+def test_harness_check_backend_exporter_image_recipe(name):
+    entrypoint, user, port, flag, version = EXPORTERS[name]
+    config = image_config(name)
+    assert config["Entrypoint"] == entrypoint
+    assert not config.get("Cmd")
+    assert config["User"] == user
+    assert list(config["ExposedPorts"]) == [port]
+    assert "org.microops.standin" not in (config.get("Labels") or {})
+    result = subprocess.run(["docker", "run", "--rm", "--name", PREFIX + "check-" + name, tag(name), flag],
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert version in result.stdout + result.stderr
