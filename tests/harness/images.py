@@ -126,6 +126,11 @@ IMAGES = [
                  "images/elasticsearch-standin/elasticsearch-keystore")),
     Built("kibana-standin:9.5.6", "kibana-standin", "debian:12",
           files=("images/kibana-standin/standin.py", "images/kibana-standin/kibana-docker")),
+    Built("glitchtip-standin:6.0", "glitchtip-standin", "debian:13",
+          files=("images/glitchtip-standin/standin.py", "images/glitchtip-standin/manage.py",
+                 "images/glitchtip-standin/bin/start.sh", "images/glitchtip-standin/bin/run-web.sh",
+                 "images/glitchtip-standin/bin/run-worker.sh", "images/glitchtip-standin/bin/run-all-in-one.sh",
+                 "images/glitchtip-standin/bin/run-migrate.sh")),
     # The real exporter (Debian 13's prometheus-elasticsearch-exporter, upstream 1.9), not a stand-in.
     Built("elasticsearch-exporter:1.9", "elasticsearch-exporter", "debian:13"),
     # Real PostgreSQL 17, Valkey 8.1 and their exporters from Debian 13's packages, laid out like
@@ -153,6 +158,7 @@ ARCHIVES = [
     ("filebeat-standin-9.5.6.tar", "filebeat-standin:9.5.6", "filebeat-standin:9.5.6"),
     ("elasticsearch-standin-9.5.6.tar", "elasticsearch-standin:9.5.6", "elasticsearch-standin:9.5.6"),
     ("kibana-standin-9.5.6.tar", "kibana-standin:9.5.6", "kibana-standin:9.5.6"),
+    ("glitchtip-standin-6.0.tar", "glitchtip-standin:6.0", "glitchtip-standin:6.0"),
     ("elasticsearch-exporter-1.9.tar", "elasticsearch-exporter:1.9", "elasticsearch-exporter:1.9"),
     ("postgres-17.tar", "postgres:17", "postgres:17"),
     ("valkey-8.1.tar", "valkey:8.1", "valkey:8.1"),
