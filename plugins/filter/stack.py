@@ -60,6 +60,15 @@ SERVICES = {
     "elasticsearch_exporter": {"group": "stack_logging", "container": "elasticsearch-exporter",
                                "container_port": 9114, "port_var": "logging_exporter_port", "port": 9114,
                                "scheme": "http"},
+    # The error tracker (GlitchTip's web, or its all-in-one container): the stack's services send
+    # events to it on the private address, so DSNs carry that address (GLITCHTIP_DOMAIN).
+    "sentry": {"group": "stack_sentry", "container": "glitchtip", "container_port": 8000,
+               "port_var": "sentry_port", "port": 8000, "scheme": "http", "secrets": "sentry"},
+    "postgres_exporter": {"group": "stack_sentry", "container": "sentry-postgres-exporter",
+                          "container_port": 9187, "port_var": "sentry_postgres_exporter_port", "port": 9187,
+                          "scheme": "http"},
+    "valkey_exporter": {"group": "stack_sentry", "container": "sentry-valkey-exporter", "container_port": 9121,
+                        "port_var": "sentry_valkey_exporter_port", "port": 9121, "scheme": "http"},
     # Per-host agents. node_exporter shares the host's network: its port is the host's.
     "node_exporter": {"group": "stack_hosts", "container": "node-exporter", "container_port": 9100,
                       "port_var": "monitoring_node_exporter_port", "port": 9100, "scheme": "http"},

@@ -153,10 +153,10 @@ def test_a_port_that_is_no_port_is_named(port):
 
 
 def test_unknown_service_is_refused():
-    with pytest.raises(AnsibleFilterError, match="unknown service 'sentry' .expected one of alertmanager, cadvisor"):
-        stack_endpoints({}, {}, "sentry")
-    with pytest.raises(AnsibleFilterError, match="stack_endpoint: unknown service 'sentry'"):
-        stack_endpoint({}, "a", "sentry")
+    with pytest.raises(AnsibleFilterError, match="unknown service 'jaeger' .expected one of alertmanager, cadvisor"):
+        stack_endpoints({}, {}, "jaeger")
+    with pytest.raises(AnsibleFilterError, match="stack_endpoint: unknown service 'jaeger'"):
+        stack_endpoint({}, "a", "jaeger")
 
 
 def test_endpoint_of_one_host_whatever_its_groups():
@@ -185,8 +185,8 @@ def test_wiring_of_the_networks():
 
 
 def test_unknown_wiring_is_refused():
-    with pytest.raises(AnsibleFilterError, match="stack_wiring: unknown name 'sentry'"):
-        stack_wiring("sentry")
+    with pytest.raises(AnsibleFilterError, match="stack_wiring: unknown name 'jaeger'"):
+        stack_wiring("jaeger")
 
 
 ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
