@@ -178,7 +178,7 @@ def psql_over_network(network, host, password, sql):
 
 
 def test_postgres_image_initialises_from_a_password_file_and_takes_scram_logins(backend):
-    network, postgres, _ = backend
+    network, postgres, dummy = backend
     ok = psql_over_network(network, postgres, PG_PASSWORD,
                            "SELECT current_user, current_database(),"
                            " (SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = current_user)")
@@ -197,7 +197,7 @@ def test_postgres_image_initialises_from_a_password_file_and_takes_scram_logins(
 
 def test_postgres_image_backup_round_trip_with_pg_dump_and_pg_restore(backend):
     """The role's backup: `pg_dump -Fc` through docker exec, restored with pg_restore --clean --if-exists."""
-    _, postgres, _ = backend
+    dummy, postgres, dummy2 = backend
     sql = ["exec", postgres, "psql", "-U", "glitchtip", "-d", "glitchtip", "-tAc"]
     docker(*sql, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('before')")
     dump = subprocess.run(["docker", "exec", postgres, "pg_dump", "-U", "glitchtip", "-Fc", "glitchtip"],
@@ -220,7 +220,7 @@ def test_postgres_image_refuses_to_initialise_without_a_password():
 
 
 def test_valkey_image_answers_ping_across_the_network(backend):
-    network, _, valkey = backend
+    network, dummy, valkey = backend
     remote = docker("run", "--rm", "--name", PREFIX + "valkey-cli", "--network", network,
                     "--entrypoint", "valkey-cli", tag("valkey"),
                     "-h", valkey, "ping", check=False)
@@ -266,6 +266,6 @@ def test_exporter_images_reach_their_server(exporters, name, up):
             return False
 
     wait_until(f"{up} from {container}", scraped, container, timeout=30)
-    status, content_type, _ = get(base + "/metrics")
+    status, content_type, dummy = get(base + "/metrics")
     assert status == 200
     assert content_type.startswith("text/plain; version=0.0.4")

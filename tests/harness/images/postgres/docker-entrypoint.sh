@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Upstream's idioms are kept as written (empty one-command assignments such as PGHOST= , the psql
+# array the init scripts may use, $BASH_SOURCE): shellcheck's warnings about them do not apply.
+# shellcheck disable=SC1007,SC2097,SC2098,SC2034,SC2128
 # The official postgres:17 entrypoint, shortened (github.com/docker-library/postgres,
 # 17/trixie/docker-entrypoint.sh, commit 6edb0a8c4def; "upstream NN" below are its line numbers).
 # Kept: a first argument that is an option means `postgres` (upstream 327-330); POSTGRES_PASSWORD,

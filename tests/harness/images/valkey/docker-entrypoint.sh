@@ -30,4 +30,6 @@ if [ "$um" = '0022' ]; then
 	umask 0077
 fi
 
+# Split on purpose: upstream passes the extra flags as separate words.
+# shellcheck disable=SC2086
 exec "$@" $VALKEY_EXTRA_FLAGS
