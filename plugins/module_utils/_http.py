@@ -1,10 +1,12 @@
 # Copyright: microops.stack developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Private HTTP client shared by the collection's HTTP modules (Grafana today).
+"""Private HTTP client shared by the collection's HTTP modules (Grafana, Elasticsearch, Kibana,
+Sentry).
 
 Everything goes through ansible.module_utils.urls, so nothing is installed on the target.
-send() is the one function that touches the network: tests patch it and see every request
-exactly as it leaves (method, URL, headers, body, auth options)."""
+exchange() is the one function that touches the network, and send() is it without the answer's
+headers: tests patch either and see every request exactly as it leaves (method, URL, headers,
+body, auth options)."""
 
 from __future__ import annotations
 
@@ -37,22 +39,37 @@ class HttpError(Exception):
         return "%s %s: HTTP %s: %s" % (self.method, self.url, self.status, self.message)
 
 
-def send(method, url, data=None, headers=None, **options):
-    """One request through open_url; (status, body bytes) for every HTTP answer, errors included.
+def exchange(method, url, data=None, headers=None, **options):
+    """One request through open_url; (status, {lower-case header name: value}, body bytes) for
+    every HTTP answer, errors included.
 
     Answers >= 400 are returned, not raised, so callers decide which statuses mean "absent".
     Failures without an answer (refused, TLS, timeout) raise HttpError with status None."""
     try:
         response = open_url(url, data=data, headers=headers, method=method, **options)
-        return response.getcode(), response.read()
+        return response.getcode(), _header_dict(response), response.read()
     except HTTPError as exc:
         try:
             body = exc.read()
         except Exception:  # a body that cannot be read leaves only the status to report
             body = b""
-        return exc.code, body
+        return exc.code, _header_dict(exc), body
     except (URLError, SSLValidationError, UrlsConnectionError, socket.timeout, OSError) as exc:
         raise HttpError(method, url, None, str(getattr(exc, "reason", None) or exc)) from exc
+
+
+def send(method, url, data=None, headers=None, **options):
+    """exchange() without the answer's headers: (status, body bytes)."""
+    status, dummy, body = exchange(method, url, data=data, headers=headers, **options)
+    return status, body
+
+
+def _header_dict(response):
+    found = getattr(response, "headers", None) or {}
+    try:
+        return dict((name.lower(), value) for name, value in found.items())
+    except AttributeError:
+        return {}
 
 
 def error_message(body, default=""):
@@ -93,23 +110,28 @@ class HttpClient:
     def url(self, path):
         return self.base_url + "/" + path.lstrip("/")
 
-    def request(self, method, path, body=None, allow=()):
-        """Send `body` as JSON; return (status, decoded JSON or None).
-
-        Statuses >= 400 raise HttpError unless listed in `allow` (such as 404 for a lookup)."""
-        url = self.url(path)
+    def prepare(self, path, body=None):
+        """(URL, headers, data) of a request sending `body` as JSON."""
         headers = dict(self.headers, Accept="application/json")
         data = None
         if body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(body)
+        return self.url(path), headers, data
+
+    def request(self, method, path, body=None, allow=()):
+        """Send `body` as JSON; return (status, decoded JSON or None).
+
+        Statuses >= 400 raise HttpError unless listed in `allow` (such as 404 for a lookup)."""
+        url, headers, data = self.prepare(path, body)
         status, raw = send(method, url, data=data, headers=headers, **self.options)
         if status >= 400 and status not in allow:
-            raise HttpError(method, url, status, error_message(raw, default="no message"), data=_decode(raw))
-        return status, _decode(raw)
+            raise HttpError(method, url, status, error_message(raw, default="no message"), data=decode(raw))
+        return status, decode(raw)
 
 
-def _decode(raw):
+def decode(raw):
+    """A body as decoded JSON, else as text; None when empty."""
     if not raw:
         return None
     if isinstance(raw, bytes):

@@ -23,15 +23,11 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import unicodedata
-from urllib.error import HTTPError, URLError
 from urllib.parse import quote, unquote
 
-from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import SSLValidationError, open_url
-
-from ansible_collections.microops.stack.plugins.module_utils._http import DEFAULT_TIMEOUT, HttpClient, HttpError
+from ansible_collections.microops.stack.plugins.module_utils._http import (DEFAULT_TIMEOUT, HttpClient, HttpError,
+                                                                           decode, exchange)
 
 # Pages of one list followed at most (50 items each on GlitchTip, 100 on Sentry).
 MAX_PAGES = 100
@@ -223,14 +219,9 @@ class SentryClient(HttpClient):
     def request(self, method, path, body=None, allow=()):
         """(status, decoded JSON or text or None, headers with lower-case names). Statuses >= 400
         raise HttpError (message: the server's detail and what it means) unless in `allow`."""
-        url = self.url(path)
-        headers = dict(self.headers, Accept="application/json")
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body)
-        status, answer_headers, raw = send(method, url, data=data, headers=headers, **self.options)
-        decoded = _decode(raw)
+        url, headers, data = self.prepare(path, body)
+        status, answer_headers, raw = exchange(method, url, data=data, headers=headers, **self.options)
+        decoded = decode(raw)
         if status >= 400 and status not in allow:
             message = detail(decoded, "no message")
             why = explanation(method, status, message)
@@ -283,38 +274,3 @@ def sentry_client(params):
         validate_certs=params.get("validate_certs", True),
         timeout=params.get("timeout") or DEFAULT_TIMEOUT,
     )
-
-
-def send(method, url, data=None, headers=None, **options):
-    """_http.send() that keeps the answer's headers: (status, {lower-case name: value}, body bytes).
-    The one function that touches the network here; tests patch it."""
-    try:
-        response = open_url(url, data=data, headers=headers, method=method, **options)
-        return response.getcode(), _headers(response), response.read()
-    except HTTPError as exc:
-        try:
-            body = exc.read()
-        except Exception:  # a body that cannot be read leaves only the status to report
-            body = b""
-        return exc.code, _headers(exc), body
-    except (URLError, SSLValidationError, UrlsConnectionError, socket.timeout, OSError) as exc:
-        raise HttpError(method, url, None, str(getattr(exc, "reason", None) or exc)) from exc
-
-
-def _headers(response):
-    found = getattr(response, "headers", None) or {}
-    try:
-        return dict((name.lower(), value) for name, value in found.items())
-    except AttributeError:
-        return {}
-
-
-def _decode(raw):
-    if not raw:
-        return None
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", errors="replace")
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw

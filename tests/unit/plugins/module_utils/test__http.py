@@ -28,6 +28,19 @@ def test_send_returns_http_errors_instead_of_raising():
         assert _http.send("GET", "http://g/x") == (404, b'{"message":"Data source not found"}')
 
 
+def test_exchange_also_returns_the_headers_with_lower_case_names():
+    response = mock.MagicMock()
+    response.getcode.return_value = 200
+    response.headers = {"Link": "<http://g/x?cursor=1>; rel=\"next\"", "X-Hits": "51"}
+    response.read.return_value = b"[]"
+    with mock.patch.object(_http, "open_url", return_value=response):
+        assert _http.exchange("GET", "http://g/x") == (
+            200, {"link": "<http://g/x?cursor=1>; rel=\"next\"", "x-hits": "51"}, b"[]")
+    error = HTTPError("http://g/x", 401, "reason", {"WWW-Authenticate": "Bearer"}, io.BytesIO(b"{}"))
+    with mock.patch.object(_http, "open_url", side_effect=error):
+        assert _http.exchange("GET", "http://g/x") == (401, {"www-authenticate": "Bearer"}, b"{}")
+
+
 @pytest.mark.parametrize("exc", [URLError("Connection refused"), OSError("timed out")])
 def test_send_raises_without_an_answer(exc):
     with mock.patch.object(_http, "open_url", side_effect=exc):

@@ -4,7 +4,7 @@ from unittest import mock
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.microops.stack.plugins.module_utils import _sentry
+from ansible_collections.microops.stack.plugins.module_utils import _http, _sentry
 from ansible_collections.microops.stack.plugins.modules import sentry_project
 
 API = "http://10.0.0.7:8000"
@@ -45,7 +45,7 @@ ARGS = {"organization": "microops", "team": "services", "name": "Billing API", "
 
 
 def server(routes):
-    """A fake _sentry.send answering (method, path with query) from `routes`: (status, body) or
+    """A fake _http.exchange (as _sentry calls it) answering (method, path with query) from `routes`: (status, body) or
     (status, body, headers); a list of answers is used in order."""
     routes = dict((route, list(answer) if isinstance(answer, list) else answer) for route, answer in routes.items())
 
@@ -83,7 +83,7 @@ def run(args, routes, capsys, check_mode=False, diff=False):
         args["_ansible_diff"] = True
     # AnsibleModule.warn() goes to the controller's display once controller code is imported, as
     # other unit tests do: record the warnings here.
-    with mock.patch.object(_sentry, "send", side_effect=server(routes)) as send, patch_module_args(args), \
+    with mock.patch.object(_sentry, "exchange", side_effect=server(routes)) as send, patch_module_args(args), \
             mock.patch.object(sentry_project.AnsibleModule, "warn") as warn:
         with pytest.raises(SystemExit):
             sentry_project.main()
@@ -320,7 +320,7 @@ def test_validation_error_detail_list(capsys):
 
 
 def test_connection_failure(capsys):
-    with mock.patch.object(_sentry, "open_url", side_effect=OSError("Connection refused")), \
+    with mock.patch.object(_http, "open_url", side_effect=OSError("Connection refused")), \
             patch_module_args(dict(ARGS, api_url=API, api_token=TOKEN)):
         with pytest.raises(SystemExit):
             sentry_project.main()
