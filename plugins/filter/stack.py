@@ -250,6 +250,19 @@ def stack_s3(hostvars, groups, host):
             "host": s3_host, "credential_files": files}
 
 
+def stack_s3_credentials(s3, host_vars, state=None):
+    """The S3 contract's credentials as {access_key, secret_key}: an external server's from the
+    inventory (stack_s3_access_key, stack_s3_secret_key in `host_vars`), else the content of the
+    two credential files `s3` (stack_s3's answer) names, from `state`: the registered result of
+    host_state reading them on the S3 host. Values are trimmed, as the servers trim them."""
+    if s3["server"] == "external":
+        return {"access_key": str(host_vars.get("stack_s3_access_key") or ""),
+                "secret_key": str(host_vars.get("stack_s3_secret_key") or "")}
+    content = (state or {}).get("content") or {}
+    access, secret = (str(content.get(path) or "").strip() for path in s3["credential_files"])
+    return {"access_key": access, "secret_key": secret}
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -261,4 +274,5 @@ class FilterModule:
             "private_address_error": private_address_error,
             "stack_port_errors": stack_port_errors,
             "stack_s3": stack_s3,
+            "stack_s3_credentials": stack_s3_credentials,
         }

@@ -13,6 +13,7 @@ from ansible_collections.microops.stack.plugins.filter.stack import (
     stack_endpoints,
     stack_group_errors,
     stack_s3,
+    stack_s3_credentials,
     stack_wiring,
 )
 
@@ -281,3 +282,19 @@ def test_object_storage_servers_share_the_stack_s3_group():
     assert stack_group_errors({"stack_hosts": ["a"], "stack_minio": ["a"]}) == [
         "group stack_minio is not a stack group (expected one of stack_hosts, stack_s3, stack_monitoring, "
         "stack_logging, stack_sentry, stack_services)"]
+
+
+def test_s3_credentials_of_a_server_the_stack_runs_are_the_files_read_on_its_host_trimmed():
+    s3 = {"server": "seaweedfs", "credential_files": ["/etc/microops/seaweedfs/access_key",
+                                                      "/etc/microops/seaweedfs/secret_key"]}
+    state = {"content": {"/etc/microops/seaweedfs/access_key": "AK\n", "/etc/microops/seaweedfs/secret_key": " SK\n"}}
+    assert stack_s3_credentials(s3, {"stack_s3_access_key": "ignored"}, state) == {"access_key": "AK",
+                                                                                    "secret_key": "SK"}
+
+
+def test_s3_credentials_of_an_external_server_come_from_the_inventory():
+    s3 = {"server": "external", "credential_files": []}
+    host_vars = {"stack_s3_access_key": "AK", "stack_s3_secret_key": "SK"}
+    skipped = {"skipped": True, "changed": False}
+    assert stack_s3_credentials(s3, host_vars, skipped) == {"access_key": "AK", "secret_key": "SK"}
+    assert stack_s3_credentials(s3, {}) == {"access_key": "", "secret_key": ""}
