@@ -34,15 +34,16 @@ class StandInContainer:
     # The MinIO stand-in's S3 port logs werkzeug's unprefixed lines, which requests() does not read.
     REQUEST_LINE = None
 
-    def __init__(self, volume=None, env=None, mounts=(), network=None):
+    def __init__(self, volume=None, env=None, mounts=(), network=None, host_port=None):
         """volume: a named volume the caller manages; None: one of this container's own, created by
-        run() and removed by remove()."""
+        run() and removed by remove(). host_port: the loopback port to publish on; None: any free one."""
         self.name = f"microops-standin-{self.PRODUCT}-{uuid.uuid4().hex[:8]}"
         self.own_volume = volume is None
         self.volume = self.name if volume is None else volume
         self.env = env if env is not None else self.default_env()
         self.mounts = mounts
         self.network = network
+        self.host_port = host_port
         self.base = None
 
     def default_env(self):
@@ -52,7 +53,8 @@ class StandInContainer:
     def run(self, wait=True):
         if self.own_volume:
             docker("volume", "create", self.volume)
-        args = ["run", "-d", "--name", self.name, "-p", f"127.0.0.1::{self.PORT}", "-v", f"{self.volume}:{self.DATA}"]
+        args = ["run", "-d", "--name", self.name, "-p", f"127.0.0.1:{self.host_port or ''}:{self.PORT}",
+                "-v", f"{self.volume}:{self.DATA}"]
         if self.network:
             args += ["--network", self.network]
         for key, value in self.env.items():

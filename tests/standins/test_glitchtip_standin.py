@@ -8,6 +8,7 @@ GlitchTip. Needs the engine and images from tests/harness/up."""
 
 import json
 import os
+import pathlib
 import re
 import socket
 import subprocess
@@ -26,15 +27,9 @@ IMAGE = "microops-test/glitchtip-standin:6.0"
 POSTGRES_IMAGE = os.environ.get("GLITCHTIP_STANDIN_POSTGRES_IMAGE", "microops-test/postgres:17")
 PG_PASSWORD = "pg-" + uuid.uuid4().hex[:12]
 SUPERUSER = "admin@example.com"
-TOKEN_PROGRAM = """import os
-from django.contrib.auth import get_user_model
-from apps.api_tokens.models import APIToken
-user = get_user_model().objects.get(email=os.environ["SENTRY_TOKEN_EMAIL"])
-token = APIToken.objects.create(user=user, label="microops.stack")
-token.add_permissions(["org:read", "org:write", "org:admin", "team:read", "team:write", "team:admin",
-                       "project:read", "project:write", "project:admin", "event:read"])
-print(token.token)
-"""
+# The program the sentry role runs in GlitchTip's shell to make its API token: the role's own file.
+TOKEN_PROGRAM = (pathlib.Path(__file__).resolve().parents[2] / "roles" / "sentry" / "files"
+                 / "glitchtip_api_token.py").read_text()
 
 
 def free_port():
@@ -52,28 +47,8 @@ class StandIn(StandInContainer):
     REQUEST_LINE = re.compile(r'^glitchtip-standin: \S+ "(GET|POST|PUT|DELETE|HEAD|PATCH) (\S+) HTTP/1\.[01]" (\d+)')
 
     def __init__(self, volume=None, env=None, mounts=(), network=None, host_port=None, args=()):
-        super().__init__(volume, env, mounts, network)
-        self.name = f"h11-standin-glitchtip-{uuid.uuid4().hex[:8]}"
-        if volume is None:
-            self.volume = self.name
-        self.host_port = host_port
+        super().__init__(volume, env, mounts, network, host_port=host_port)
         self.ARGS = args  # pylint: disable=invalid-name
-
-    def run(self, wait=True):
-        if self.own_volume:
-            docker("volume", "create", self.volume)
-        args = ["run", "-d", "--name", self.name, "-p", f"127.0.0.1:{self.host_port or ''}:{self.PORT}",
-                "-v", f"{self.volume}:{self.DATA}"]
-        if self.network:
-            args += ["--network", self.network]
-        for key, value in self.env.items():
-            args += ["-e", f"{key}={value}"]
-        for mount in self.mounts:
-            args += ["-v", mount]
-        docker(*args, self.IMAGE, *self.ARGS)
-        if wait:
-            self.wait_ready()
-        return self
 
     def call(self, method, path, body=None, token=None, headers=None, raw=None):
         """(status, parsed JSON or text, response headers); redirects are not followed."""
