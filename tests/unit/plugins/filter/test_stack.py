@@ -288,8 +288,8 @@ def test_s3_credentials_of_a_server_the_stack_runs_are_the_files_read_on_its_hos
     s3 = {"server": "seaweedfs", "credential_files": ["/etc/microops/seaweedfs/access_key",
                                                       "/etc/microops/seaweedfs/secret_key"]}
     state = {"content": {"/etc/microops/seaweedfs/access_key": "AK\n", "/etc/microops/seaweedfs/secret_key": " SK\n"}}
-    assert stack_s3_credentials(s3, {"stack_s3_access_key": "ignored"}, state) == {"access_key": "AK",
-                                                                                    "secret_key": "SK"}
+    found = stack_s3_credentials(s3, {"stack_s3_access_key": "ignored"}, state)
+    assert found == {"access_key": "AK", "secret_key": "SK"}
 
 
 def test_s3_credentials_of_an_external_server_come_from_the_inventory():
