@@ -140,6 +140,10 @@ IMAGES = [
           files=("images/valkey/docker-entrypoint.sh", "images/valkey/valkey-server")),
     Built("postgres-exporter:0.17", "postgres-exporter", "debian:13"),
     Built("redis-exporter:1.69", "redis-exporter", "debian:13"),
+    # Not a stand-in: a small real app of our own (images/app/app.py) standing in for a user's
+    # microservice, with the real sentry-sdk (PyPI, pinned by hash) and Debian 13's boto3.
+    Built("app:1", "app", "debian:13",
+          files=("images/app/requirements.txt", "images/app/app.py", "images/app/healthcheck")),
 ]
 
 # `docker save` archives for test hosts, delivered by the docker role's archive loading (as on
@@ -164,6 +168,7 @@ ARCHIVES = [
     ("valkey-8.1.tar", "valkey:8.1", "valkey:8.1"),
     ("postgres-exporter-0.17.tar", "postgres-exporter:0.17", "postgres-exporter:0.17"),
     ("redis-exporter-1.69.tar", "redis-exporter:1.69", "redis-exporter:1.69"),
+    ("app-1.tar", "app:1", "app:1"),
 ]
 ARCHIVE_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".cache", "harness", "archives")
 
