@@ -79,6 +79,24 @@ SERVICES = {
                "port_var": "docker_metrics_port", "port": 9323, "scheme": "http"},
 }
 
+# Settings of one role that another reads from the serving host's variables (as the inventory
+# sets them, else the serving role's default, repeated here and checked against it by
+# tests/unit/plugins/filter/test_stack.py): the services role creates its projects in the
+# tracker's organisation and team.
+SETTINGS = {
+    "sentry_backend": {"group": "stack_sentry", "default": "glitchtip"},
+    "sentry_organization": {"group": "stack_sentry", "default": "microops"},
+    "sentry_team": {"group": "stack_sentry", "default": "ops"},
+    # The services role writes its Prometheus targets into each monitoring host's file_sd.
+    "monitoring_config_dir": {"group": "stack_monitoring", "default": "/opt/microops/monitoring"},
+    # Where the ops UIs listen and who logs in: the site's summary (stack_summary).
+    "monitoring_bind_address": {"group": "stack_monitoring", "default": "127.0.0.1"},
+    "monitoring_grafana_admin_user": {"group": "stack_monitoring", "default": "admin"},
+    "minio_console_port": {"group": "stack_s3", "default": 9001},
+    "minio_console_bind_address": {"group": "stack_s3", "default": "127.0.0.1"},
+    "sentry_admin_email": {"group": "stack_sentry", "default": "admin@microops.local"},
+}
+
 
 # Who fulfils the S3 contract (stack_s3_server, site-wide): a server the stack runs on the
 # stack_s3 host(s), or an external S3 given by stack_s3_endpoint.
@@ -263,6 +281,100 @@ def stack_s3_credentials(s3, host_vars, state=None):
     return {"access_key": access, "secret_key": secret}
 
 
+def stack_setting(hostvars, groups, name, host=None):
+    """A setting of `host`, else of the first host of the group that serves it (SETTINGS): its
+    variable, else the serving role's default; None when the group has no host."""
+    if name not in SETTINGS:
+        raise AnsibleFilterError(
+            f"stack_setting: unknown setting {name!r} (expected one of {', '.join(sorted(SETTINGS))})")
+    hosts = [host] if host else groups.get(SETTINGS[name]["group"]) or []
+    if not hosts:
+        return None
+    return hostvars[hosts[0]].get(name, SETTINGS[name]["default"])
+
+
+def _ssh_target(host_vars, host):
+    user = host_vars.get("ansible_user")
+    target = host_vars.get("ansible_host") or host
+    return f"{user}@{target}" if user else str(target)
+
+
+def _summary_entry(hostvars, name, host, bind, port, scheme="http", user=None, password_file=None):
+    """One endpoint of the summary: reached directly when it listens on every address, else
+    through an SSH tunnel to the host it listens on (loopback or private address)."""
+    host_vars = hostvars[host]
+    entry = {"name": name, "host": host, "user": user, "password_file": password_file}
+    if bind in ("0.0.0.0", "::"):
+        public = host_vars.get("stack_public_address") or host_vars.get("ansible_host") or host
+        entry.update(url=f"{scheme}://{authority(str(public), port)}", tunnel=None)
+    else:
+        entry.update(
+            url=f"{scheme}://{authority('localhost', port)}",
+            tunnel=f"ssh -N -L {port}:{authority(bind, port)} {_ssh_target(host_vars, host)}")
+        entry["listens"] = authority(bind, port)
+    return entry
+
+
+def stack_summary(hostvars, groups, as_lines=False):
+    """Every UI and API of the stack with how to reach it: its URL (through the SSH tunnel
+    command given for what listens on loopback or a private address), the user name and the
+    file on the host that holds its password (never the password). as_lines=True: the same as
+    lines of text, for people."""
+    entries = _summary_entries(hostvars, groups)
+    if not as_lines:
+        return entries
+    lines = []
+    for entry in entries:
+        lines.append(f"{entry['name']} on {entry['host']}: {entry['url']}")
+        if entry["tunnel"]:
+            lines.append(f"  listens on {entry['listens']}; open a tunnel first: {entry['tunnel']}")
+        if entry["password_file"]:
+            lines.append(f"  user {entry['user']}, password in {entry['password_file']} on {entry['host']}")
+    return lines
+
+
+def _summary_entries(hostvars, groups):
+    def setting(name, host=None):
+        return stack_setting(hostvars, groups, name, host)
+
+    entries = []
+    for host in groups.get("stack_monitoring") or []:
+        bind = setting("monitoring_bind_address", host)
+        for server, user, password in (
+                ("grafana", setting("monitoring_grafana_admin_user", host), f"{SECRETS_DIR}/grafana/admin_password"),
+                ("prometheus", None, None), ("alertmanager", None, None)):
+            port = int(hostvars[host].get(SERVICES[server]["port_var"], SERVICES[server]["port"]))
+            entries.append(_summary_entry(hostvars, server.capitalize(), host, bind, port, user=user,
+                                          password_file=password))
+    for host in (groups.get("stack_logging") or [])[:1]:
+        port = int(hostvars[host].get(SERVICES["kibana"]["port_var"], SERVICES["kibana"]["port"]))
+        entries.append(_summary_entry(hostvars, "Kibana", host, "127.0.0.1", port, user="elastic",
+                                      password_file=f"{SECRETS_DIR}/logging/elastic_password"))
+    for host in (groups.get("stack_sentry") or [])[:1]:
+        endpoint = _endpoint(host, hostvars[host], "sentry")
+        entries.append(_summary_entry(hostvars, "Error tracker (GlitchTip)", host, endpoint["address"],
+                                      endpoint["port"], user=setting("sentry_admin_email", host),
+                                      password_file=f"{SECRETS_DIR}/sentry/admin_password"))
+    s3_hosts = groups.get("stack_s3") or []
+    server = hostvars[s3_hosts[0]].get("stack_s3_server", S3_SERVER_DEFAULT) if s3_hosts else None
+    if server in ("minio", "seaweedfs"):
+        host = s3_hosts[0]
+        files = [f"{SECRETS_DIR}/{SERVICES[server]['secrets']}/{f}" for f in S3_CREDENTIAL_FILES[server]]
+        if server == "minio":
+            entries.append(_summary_entry(
+                hostvars, "MinIO console", host, setting("minio_console_bind_address", host),
+                int(setting("minio_console_port", host)), user=f"(in {files[0]})", password_file=files[1]))
+        endpoint = _endpoint(host, hostvars[host], server)
+        entries.append(_summary_entry(hostvars, f"S3 API ({server})", host, endpoint["address"], endpoint["port"],
+                                      user=f"(access key in {files[0]})", password_file=files[1]))
+    for host in groups.get("stack_services") or []:
+        for service in hostvars[host].get("services_list") or []:
+            if isinstance(service, dict) and service.get("public") is True:
+                port = int(service.get("public_port", service.get("port")))
+                entries.append(_summary_entry(hostvars, f"Service {service.get('name')}", host, "0.0.0.0", port))
+    return entries
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -275,4 +387,6 @@ class FilterModule:
             "stack_port_errors": stack_port_errors,
             "stack_s3": stack_s3,
             "stack_s3_credentials": stack_s3_credentials,
+            "stack_setting": stack_setting,
+            "stack_summary": stack_summary,
         }

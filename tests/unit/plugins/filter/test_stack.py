@@ -7,6 +7,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.microops.stack.plugins.filter.stack import (
     NETWORKS,
     SERVICES,
+    SETTINGS,
     private_address,
     private_address_error,
     stack_endpoint,
@@ -14,6 +15,7 @@ from ansible_collections.microops.stack.plugins.filter.stack import (
     stack_group_errors,
     stack_s3,
     stack_s3_credentials,
+    stack_setting,
     stack_wiring,
 )
 
@@ -207,6 +209,22 @@ def test_default_ports_equal_the_serving_roles_defaults(service):
     assert defaults[spec["port_var"]] == spec["port"]
 
 
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_setting_defaults_equal_the_serving_roles_defaults(name):
+    role = name.split("_", 1)[0]
+    defaults = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text())
+    assert defaults[name] == SETTINGS[name]["default"]
+
+
+def test_setting_is_the_serving_hosts_variable_else_the_default():
+    groups = {"stack_sentry": ["t"]}
+    assert stack_setting({"t": {"sentry_team": "platform"}}, groups, "sentry_team") == "platform"
+    assert stack_setting({"t": {}}, groups, "sentry_organization") == "microops"
+    assert stack_setting({}, {"stack_sentry": []}, "sentry_team") is None
+    with pytest.raises(AnsibleFilterError, match="unknown setting 'sentry_dsn'"):
+        stack_setting({}, groups, "sentry_dsn")
+
+
 @pytest.mark.parametrize(
     ("address", "expected"),
     [("10.0.0.5", "10.0.0.5"), ("fd00:0::5", "[fd00::5]")],
@@ -298,3 +316,38 @@ def test_s3_credentials_of_an_external_server_come_from_the_inventory():
     skipped = {"skipped": True, "changed": False}
     assert stack_s3_credentials(s3, host_vars, skipped) == {"access_key": "AK", "secret_key": "SK"}
     assert stack_s3_credentials(s3, {}) == {"access_key": "", "secret_key": ""}
+
+
+def test_summary_lists_every_endpoint_with_its_way_in_and_password_file():
+    from ansible_collections.microops.stack.plugins.filter.stack import stack_summary
+    hostvars = {
+        "a": {"stack_private_address": "10.0.0.1", "ansible_host": "203.0.113.1", "ansible_user": "admin"},
+        "b": {"stack_private_address": "10.0.0.2", "stack_s3_server": "seaweedfs"},
+        "c": {"stack_private_address": "10.0.0.3", "ansible_host": "203.0.113.3",
+              "services_list": [{"name": "gateway", "image": "g:1", "port": 5921, "public": True},
+                                {"name": "backend", "image": "b:1", "port": 3847}]},
+    }
+    groups = {"stack_hosts": ["a", "b", "c"], "stack_monitoring": ["a"], "stack_sentry": ["a"],
+              "stack_logging": ["b"], "stack_s3": ["b"], "stack_services": ["c"]}
+    found = {e["name"]: e for e in stack_summary(hostvars, groups)}
+    assert sorted(found) == ["Alertmanager", "Error tracker (GlitchTip)", "Grafana", "Kibana", "Prometheus",
+                             "S3 API (seaweedfs)", "Service gateway"]
+    assert found["Grafana"] == {
+        "name": "Grafana", "host": "a", "user": "admin", "password_file": "/etc/microops/grafana/admin_password",
+        "url": "http://localhost:3000", "listens": "127.0.0.1:3000",
+        "tunnel": "ssh -N -L 3000:127.0.0.1:3000 admin@203.0.113.1"}
+    assert found["Error tracker (GlitchTip)"]["tunnel"] == "ssh -N -L 8000:10.0.0.1:8000 admin@203.0.113.1"
+    assert found["Error tracker (GlitchTip)"]["user"] == "admin@microops.local"
+    assert found["Kibana"]["tunnel"] == "ssh -N -L 5601:127.0.0.1:5601 b"
+    assert found["Service gateway"]["url"] == "http://203.0.113.3:5921"
+    assert found["Service gateway"]["tunnel"] is None
+    assert "secret" not in repr(found).replace("secret_key", "")
+
+
+def test_summary_as_lines_for_people():
+    from ansible_collections.microops.stack.plugins.filter.stack import stack_summary
+    hostvars = {"a": {"stack_private_address": "10.0.0.1"}}
+    lines = stack_summary(hostvars, {"stack_hosts": ["a"], "stack_sentry": ["a"]}, as_lines=True)
+    assert lines == ["Error tracker (GlitchTip) on a: http://localhost:8000",
+                     "  listens on 10.0.0.1:8000; open a tunnel first: ssh -N -L 8000:10.0.0.1:8000 a",
+                     "  user admin@microops.local, password in /etc/microops/sentry/admin_password on a"]

@@ -1,0 +1,257 @@
+"""The services role's filters: every refusal of the preflight, and the wiring computed from
+the inventory (networks, ports, environment, secrets, Prometheus targets)."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.microops.stack.plugins.filter.services import (
+    services_containers,
+    services_errors,
+    services_file_sd,
+    services_order,
+    services_secret_files,
+)
+
+GROUPS = {
+    "stack_hosts": ["a", "b", "c"],
+    "stack_monitoring": ["a"],
+    "stack_sentry": ["a"],
+    "stack_s3": ["b"],
+    "stack_logging": ["b"],
+    "stack_services": ["c"],
+}
+HOSTVARS = {
+    "a": {"inventory_hostname": "a", "stack_private_address": "10.0.0.1", "stack_env": "development"},
+    "b": {"inventory_hostname": "b", "stack_private_address": "10.0.0.2", "stack_env": "development",
+          "stack_s3_server": "seaweedfs"},
+    "c": {"inventory_hostname": "c", "stack_private_address": "10.0.0.3", "stack_env": "development",
+          "stack_s3_server": "seaweedfs"},
+}
+
+# The seed system, as inventories/development declares it.
+GATEWAY = {"name": "gateway", "image": "example/gateway:1.4.2", "port": 5921, "public": True,
+           "depends_on": ["backend"], "env": {"BACKEND_URL": "http://backend:3847"}}
+BACKEND = {"name": "backend", "image": "example/backend:2.0.1", "port": 3847, "depends_on": ["mongodb"],
+           "metrics": {"port": 9464}, "sentry": True,
+           "bucket": {"name": "backend-uploads", "versioning": "enabled",
+                      "credentials": {"access_key": "backend", "secret_key": "s3cr3t-backend-key"}},
+           "user": "10001:10001", "read_only": True, "secrets": [{"name": "session_key"}]}
+MONGODB = {"name": "mongodb", "image": "mongo:8.0.4", "port": 27017,
+           "volumes": [{"name": "mongodb_data", "path": "/data/db"}]}
+SEED = [GATEWAY, BACKEND, MONGODB]
+
+
+def errors(services, host="c", hostvars=None, groups=None):
+    return services_errors(services, hostvars or HOSTVARS, groups or GROUPS, host)
+
+
+def test_the_seed_system_is_accepted():
+    assert errors(SEED) == []
+
+
+def test_not_a_list_is_refused():
+    assert errors({"gateway": GATEWAY}) == ["services_list must be a list of services, got dict"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": "Backend"}, "service Backend: name must be lower-case"),
+        ({"name": 7}, "services_list[1]: name must be lower-case"),
+        ({"name": "prometheus"}, "service prometheus: name is a container of the stack itself"),
+        ({"image": ""}, "service backend: image is required"),
+        ({"public": "yes"}, "service backend: public must be true or false, got 'yes'"),
+        ({"sentry": 1}, "service backend: sentry must be true or false"),
+        ({"env": ["A=1"]}, "service backend: env must be a dict"),
+        ({"env": {"A": {"b": 1}}}, "service backend: env values must be strings or numbers: A"),
+        ({"port": 70000}, "service backend: port must be a port number (1-65535), got 70000"),
+        ({"public_port": 8080}, "service backend: public_port is set but the service is not public"),
+        ({"networks": ["stack_backnd"]}, "service backend: network 'stack_backnd' is not a stack network"),
+        ({"depends_on": ["mongo"]}, "service backend: depends_on names 'mongo', which is not a service"),
+        ({"depends_on": ["backend"]}, "service backend: depends_on names the service itself"),
+        ({"volumes": ["/srv/data:/data"]}, "service backend: volumes must be named volumes"),
+        ({"volumes": [{"name": "data", "path": "data"}]}, "service backend: volumes must be named volumes"),
+        ({"tmpfs": ["tmp"]}, "service backend: tmpfs must be a list of absolute paths"),
+        ({"healthcheck": {"interval": "5s"}}, "service backend: healthcheck must be a dict with test"),
+        ({"healthcheck": {"test": ["CMD", "true"], "every": "5s"}}, "healthcheck has unknown key(s) every"),
+        ({"memory": "lots"}, "service backend: memory must be a size such as 512m"),
+        ({"cpus": 0}, "service backend: cpus must be a positive number"),
+        ({"user": "app user"}, "service backend: user must be user[:group]"),
+        ({"secrets": [{"name": "a b"}]}, "service backend: each secret must be {name"),
+        ({"secrets": [{"name": "k"}, {"name": "k"}]}, "service backend: secret name k is used twice"),
+        ({"metrics": {"port": 3847}}, "service backend: metrics.port 3847 is the service's own port"),
+        ({"metrics": {"port": 9100}}, "service backend: metrics.port 9100 is taken on this host by node_exporter"),
+        ({"metrics": {"port": 9464, "path": "metrics"}}, "service backend: metrics.path must start with /"),
+        ({"metrics": {"path": "/metrics"}}, "service backend: metrics must be {port, path"),
+        ({"bucket": {"name": "Backend_Uploads"}}, "service backend: bucket.name: bucket name 'Backend_Uploads'"),
+        ({"bucket": {"name": "uploads", "versioned": True}}, "service backend: bucket has unknown key(s) versioned"),
+        ({"bucket": {"name": "uploads", "versioning": True}},
+         "service backend: bucket.versioning must be enabled or suspended, got True"),
+        ({"bucket": {"name": "uploads", "credentials": {"access_key": "k"}}},
+         "service backend: bucket.credentials must be {access_key, secret_key}"),
+        ({"colour": "blue"}, "service backend: unknown field(s) colour"),
+    ],
+)
+def test_each_bad_field_is_refused_naming_the_service(change, message):
+    services = [GATEWAY, {**BACKEND, **change}, MONGODB]
+    found = errors(services)
+    assert any(message in error for error in found), found
+
+
+def test_two_services_with_one_name_are_refused():
+    assert "service mongodb: name is used by more than one service" in errors(SEED + [MONGODB])
+
+
+def test_two_services_on_one_public_port_are_refused_naming_both():
+    other = {"name": "admin", "image": "example/admin:1", "port": 80, "public": True, "public_port": 5921}
+    assert errors(SEED + [other]) == ["service admin: public_port 5921 is also published by service gateway"]
+
+
+def test_a_public_port_of_the_stack_on_this_host_is_refused():
+    found = errors([{**GATEWAY, "public_port": 8080, "depends_on": []}])
+    assert found == ["service gateway: public_port 8080 is the port of the stack's cadvisor on this host"]
+
+
+def test_a_public_service_needs_its_port():
+    assert "service gateway: a public service needs its port (inside the container)" in errors(
+        [{**GATEWAY, "port": None, "depends_on": []}])
+
+
+def test_production_refuses_generated_secrets():
+    hostvars = {**HOSTVARS, "c": {**HOSTVARS["c"], "stack_env": "production"}}
+    found = errors(SEED, hostvars=hostvars)
+    assert found == ["service backend: secrets session_key need a value in production (from Ansible Vault); "
+                     "they are generated on the host only in local and development"]
+
+
+def test_wiring_to_servers_the_inventory_lacks_is_refused():
+    groups = {**GROUPS, "stack_sentry": [], "stack_s3": []}
+    found = errors(SEED, groups=groups)
+    assert "service backend: sentry is true but the inventory has no stack_sentry host" in found
+    assert "service backend: bucket needs object storage: add a host to stack_s3, or set stack_s3_server: external" \
+        in found
+
+
+def test_sentry_wiring_needs_glitchtip():
+    hostvars = {**HOSTVARS, "a": {**HOSTVARS["a"], "sentry_backend": "self_hosted"}}
+    assert any("the error tracker is the self-hosted Sentry" in e for e in errors(SEED, hostvars=hostvars))
+
+
+def test_a_dependency_cycle_is_refused():
+    services = [{**GATEWAY, "depends_on": ["backend"]}, {**BACKEND, "depends_on": ["gateway"]}]
+    assert errors(services) == ["depends_on makes a cycle: gateway -> backend -> gateway"]
+
+
+def test_start_order_puts_dependencies_first():
+    assert [s["name"] for s in services_order(SEED)] == ["mongodb", "backend", "gateway"]
+    with pytest.raises(AnsibleFilterError, match="cycle"):
+        services_order([{"name": "x", "depends_on": ["x"]}])
+
+
+def containers(services=SEED, dsns=None):
+    return {c["name"]: c for c in services_containers(services, HOSTVARS, GROUPS, "c", dsns)}
+
+
+def test_only_public_services_publish_on_all_addresses():
+    found = containers(dsns={"backend": "http://k@10.0.0.1:8000/1"})
+    assert found["gateway"]["published_ports"] == ["0.0.0.0:5921:5921"]
+    # The backend's metrics on the private address only; its own port nowhere.
+    assert found["backend"]["published_ports"] == ["10.0.0.3:9464:9464"]
+    assert found["mongodb"]["published_ports"] == []
+
+
+def test_networks_public_both_internal_backend_only_wired_gets_a_route_out():
+    found = containers()
+    names = {name: [n["name"] for n in c["networks"]] for name, c in found.items()}
+    assert names == {"gateway": ["stack_frontend", "stack_backend"],
+                     "backend": ["stack_frontend", "stack_backend"],
+                     "mongodb": ["stack_backend"]}
+    # Peers reach each other by service name.
+    assert found["mongodb"]["networks"][0]["aliases"] == ["mongodb"]
+
+
+def test_wiring_environment_from_the_inventory():
+    backend = containers(dsns={"backend": "http://k@10.0.0.1:8000/1"})["backend"]
+    assert backend["env"] == {
+        "SENTRY_DSN": "http://k@10.0.0.1:8000/1",
+        "SENTRY_ENVIRONMENT": "development",
+        "S3_ENDPOINT": "http://10.0.0.2:8333",
+        "S3_BUCKET": "backend-uploads",
+        "S3_REGION": "us-east-1",
+        "AWS_SHARED_CREDENTIALS_FILE": "/run/secrets/aws_credentials",
+    }
+    # Credentials reach the container as files only.
+    assert "s3cr3t-backend-key" not in repr(backend)
+    assert {m["target"] for m in backend["mounts"]} == {"/run/secrets/session_key", "/run/secrets/aws_credentials"}
+    assert all(m["read_only"] for m in backend["mounts"])
+
+
+def test_every_container_carries_the_service_label_and_the_secure_defaults():
+    for name, container in containers().items():
+        assert container["labels"]["com.microops.service"] == name
+        assert container["restart_policy"] == "unless-stopped"
+    backend = containers()["backend"]
+    assert (backend["user"], backend["read_only"]) == ("10001:10001", True)
+    assert containers()["mongodb"]["mounts"] == [{"type": "volume", "source": "mongodb_data", "target": "/data/db"}]
+
+
+def test_secret_files_are_owned_by_the_containers_user():
+    files = services_secret_files(SEED)
+    assert [(f["run"], f["owner"], f["group"], f["kind"]) for f in files] == [
+        ("/etc/microops/services/run/backend/session_key", 10001, 10001, "secret"),
+        ("/etc/microops/services/run/backend/aws_credentials", 10001, 10001, "s3"),
+    ]
+    assert files[1]["value"] == ("[default]\naws_access_key_id = backend\n"
+                                 "aws_secret_access_key = s3cr3t-backend-key\n")
+    named_user = services_secret_files([{**BACKEND, "user": "app"}])
+    assert (named_user[0]["owner"], named_user[0]["group"]) == (0, 0)
+
+
+def test_file_sd_targets_with_service_instance_and_env_labels():
+    public_metrics = {**GATEWAY, "metrics": {"port": 5921, "path": "/stats"}, "public_port": 80}
+    assert services_file_sd([public_metrics, BACKEND, MONGODB], HOSTVARS, "c") == [
+        {"targets": ["10.0.0.3:9464"], "labels": {"service": "backend", "instance": "c", "env": "development"}},
+        {"targets": ["10.0.0.3:80"],
+         "labels": {"service": "gateway", "instance": "c", "env": "development", "__metrics_path__": "/stats"}},
+    ]
+
+
+def test_services_with_their_own_s3_credentials_get_a_bucket_scoped_identity():
+    from ansible_collections.microops.stack.plugins.filter.services import services_s3_identities
+    hostvars = {**HOSTVARS, "c": {**HOSTVARS["c"], "services_list": SEED}}
+    assert services_s3_identities(hostvars, GROUPS) == [{
+        "name": "service-backend",
+        "credentials": [{"accessKey": "backend", "secretKey": "s3cr3t-backend-key"}],
+        "actions": ["Read:backend-uploads", "Write:backend-uploads", "List:backend-uploads",
+                    "Tagging:backend-uploads"],
+    }]
+    assert services_s3_identities(HOSTVARS, {"stack_services": []}) == []
+
+
+def test_a_secret_shared_from_another_service_is_its_file_and_comes_after_it():
+    mongodb = {**MONGODB, "secrets": [{"name": "root_password"}]}
+    backend = {**BACKEND, "secrets": [{"name": "mongodb_password", "from": "mongodb/root_password"}]}
+    assert errors([GATEWAY, backend, mongodb]) == []
+    files = services_secret_files([GATEWAY, backend, mongodb])
+    assert [(f["service"], f["path"]) for f in files if f["kind"] == "secret"] == [
+        ("mongodb", "mongodb/root_password"), ("backend", "mongodb/root_password")]
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [({"name": "pw", "from": "mongodb/nothing"}, "from must name another service's secret as service/secret"),
+     ({"name": "pw", "from": "mongodb/root_password", "value": "x"}, "from and value exclude each other")],
+)
+def test_a_bad_shared_secret_is_refused(secret, message):
+    mongodb = {**MONGODB, "secrets": [{"name": "root_password"}]}
+    found = errors([GATEWAY, {**BACKEND, "secrets": [secret]}, mongodb])
+    assert any(message in e for e in found), found
+
+
+def test_a_secret_may_be_owned_by_the_user_the_entrypoint_drops_to():
+    mongodb = {**MONGODB, "secrets": [{"name": "root_password", "owner": "999:999"}]}
+    assert errors([GATEWAY, BACKEND, mongodb]) == []
+    files = services_secret_files([mongodb])
+    assert (files[0]["owner"], files[0]["group"]) == (999, 999)
+    bad = {**MONGODB, "secrets": [{"name": "root_password", "owner": "mongodb"}]}
+    assert any("owner must be numeric uid[:gid]" in e for e in errors([GATEWAY, BACKEND, bad]))
