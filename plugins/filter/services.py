@@ -52,6 +52,13 @@ def _port(value):
     return port if 0 < port < 65536 else None
 
 
+def _positive(value):
+    try:
+        return not isinstance(value, bool) and float(value) > 0
+    except (TypeError, ValueError):
+        return False
+
+
 def _stack_ports(hostvars, groups, host):
     """{port: server} of the stack's servers that publish on this host (whatever the address:
     a service on 0.0.0.0 would collide with any of them)."""
@@ -181,11 +188,8 @@ def services_errors(services, hostvars, groups, host):
                 err(f"healthcheck has unknown key(s) {', '.join(sorted(set(healthcheck) - HEALTHCHECK_KEYS))}")
         if "memory" in service and not re.match(r"^[0-9]+[bkmg]?$", str(service["memory"]).lower()):
             err(f"memory must be a size such as 512m or 2g, got {service['memory']!r}")
-        if "cpus" in service:
-            try:
-                assert float(service["cpus"]) > 0 and not isinstance(service["cpus"], bool)
-            except (AssertionError, TypeError, ValueError):
-                err(f"cpus must be a positive number, got {service['cpus']!r}")
+        if "cpus" in service and not _positive(service["cpus"]):
+            err(f"cpus must be a positive number, got {service['cpus']!r}")
         if "user" in service and not re.match(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$", str(service["user"])):
             err(f"user must be user[:group] (names or ids), got {service['user']!r}")
         secrets = service.get("secrets", [])
@@ -298,7 +302,7 @@ def _user_ids(user):
     """(uid, gid) of a numeric user[:group], else None: secret copies are owned by it."""
     if user is None:
         return (0, 0)
-    uid, _, gid = str(user).partition(":")
+    uid, dummy, gid = str(user).partition(":")
     if uid.isdigit() and (not gid or gid.isdigit()):
         return (int(uid), int(gid or uid))
     return None

@@ -148,8 +148,8 @@ def test_start_order_puts_dependencies_first():
         services_order([{"name": "x", "depends_on": ["x"]}])
 
 
-def containers(services=SEED, dsns=None):
-    return {c["name"]: c for c in services_containers(services, HOSTVARS, GROUPS, "c", dsns)}
+def containers(services=None, dsns=None):
+    return {c["name"]: c for c in services_containers(services or SEED, HOSTVARS, GROUPS, "c", dsns)}
 
 
 def test_only_public_services_publish_on_all_addresses():
