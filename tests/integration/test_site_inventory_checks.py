@@ -62,7 +62,7 @@ def test_a_broken_inventory_fails_in_the_check_naming_it(tmp_path, inventory, me
     assert rc != 0, output[-2000:]
     assert message in " ".join(output.split()), output[-3000:]
     assert "UNREACHABLE" not in output, "a host was contacted before the check failed"
-    assert "Docker Engine on every stack host" not in output, "the run went past the check"
+    assert "Check every host's inputs" not in output, "the run went past the check"
 
 
 def test_a_complete_external_s3_passes_the_check(tmp_path):
@@ -71,5 +71,25 @@ def test_a_complete_external_s3_passes_the_check(tmp_path):
         " stack_s3_access_key: ak, stack_s3_secret_key: sk}\n"
         f"  children:\n    stack_hosts:\n      hosts:\n        a: {{{UNREACHABLE}}}\n")
     _rc, output = run_site(tmp_path, inventory)
-    # Past the check, the next play meets the unreachable host.
-    assert "Docker Engine on every stack host" in output, output[-3000:]
+    # Past the check, the next play (every role's preflight) meets the unreachable host.
+    assert "Check every host's inputs before anything changes" in output, output[-3000:]
+
+
+def test_every_roles_problems_are_reported_at_once_before_any_change(tmp_path):
+    """The site's preflight runs each role's own checks on a real host (this machine, connection
+    local, read-only checks) and stops once with the problems of every role, before the docker
+    play changes anything."""
+    inventory = (
+        "all:\n  vars: {stack_env: development}\n  children:\n    stack_hosts:\n      hosts:\n"
+        f"        preflight-host: {{ansible_connection: local, ansible_become: false,"
+        f" ansible_python_interpreter: '{sys.executable}',"
+        " stack_private_address: 127.0.0.1, minio_api_port: nine,"
+        " services_list: [{name: web, image: 'example/web:1', networks: [stack_frontnd]}]}\n"
+        "    stack_s3:\n      hosts:\n        preflight-host:\n"
+        "    stack_services:\n      hosts:\n        preflight-host:\n")
+    rc, output = run_site(tmp_path, inventory)
+    flat = " ".join(output.split())
+    assert rc != 0, output[-3000:]
+    assert "minio: minio_api_port must be a port number (1-65535), got 'nine'" in flat, output[-3000:]
+    assert "services: service web: network 'stack_frontnd' is not a stack network" in flat, output[-3000:]
+    assert "Docker Engine on every stack host" not in output, "the run went past the preflight"
