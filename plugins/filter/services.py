@@ -7,6 +7,8 @@ Documentation: the .yml files of the same names beside this file."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -39,6 +41,7 @@ SECRETS_MOUNT = "/run/secrets"
 # The label the log shipper names a container's service by (plugins/filter/filebeat.py).
 LABEL = FILEBEAT_DEFAULTS["service_label"]
 MANAGED_LABEL = "com.microops.managed-by"
+DEFINITION_LABEL = "com.microops.definition"
 # The file the AWS SDKs read credentials from (AWS_SHARED_CREDENTIALS_FILE), for a service given
 # its own S3 identity.
 AWS_CREDENTIALS = "aws_credentials"
@@ -361,6 +364,11 @@ def services_containers(services, hostvars, groups, host, dsns=None):
             "tmpfs": service.get("tmpfs") or None,
             "restart_policy": service.get("restart_policy", "unless-stopped"),
         }
+        # Options left out (a removed user, limit, health check or command) are not compared by
+        # community.docker: a digest of the whole definition, in a label (labels are compared
+        # strictly), makes any change, a removal too, recreate the container.
+        digest = hashlib.sha256(json.dumps(container, sort_keys=True).encode()).hexdigest()
+        container["labels"][DEFINITION_LABEL] = digest
         containers.append(container)
     return containers
 

@@ -75,21 +75,27 @@ def test_a_complete_external_s3_passes_the_check(tmp_path):
     assert "Check every host's inputs before anything changes" in output, output[-3000:]
 
 
+LOCAL = f"ansible_connection: local, ansible_become: false, ansible_python_interpreter: '{sys.executable}'"
+
+
 def test_every_roles_problems_are_reported_at_once_before_any_change(tmp_path):
-    """The site's preflight runs each role's own checks on a real host (this machine, connection
-    local, read-only checks) and stops once with the problems of every role, before the docker
-    play changes anything."""
+    """The site's preflight runs each role's own checks on real hosts (this machine, connection
+    local, read-only checks) and stops once with the problems of every role of every host,
+    before the docker play changes anything. Two hosts: one host's failure must not keep the
+    other from reporting its own."""
     inventory = (
         "all:\n  vars: {stack_env: development}\n  children:\n    stack_hosts:\n      hosts:\n"
-        f"        preflight-host: {{ansible_connection: local, ansible_become: false,"
-        f" ansible_python_interpreter: '{sys.executable}',"
-        " stack_private_address: 127.0.0.1, minio_api_port: nine,"
+        f"        preflight-a: {{{LOCAL}, stack_private_address: 127.0.0.1, minio_api_port: nine,"
         " services_list: [{name: web, image: 'example/web:1', networks: [stack_frontnd]}]}\n"
-        "    stack_s3:\n      hosts:\n        preflight-host:\n"
-        "    stack_services:\n      hosts:\n        preflight-host:\n")
+        f"        preflight-b: {{{LOCAL}, stack_private_address: 127.0.0.2,"
+        " services_list: [{name: api, image: 'example/api:1', public_port: 8443}]}\n"
+        "    stack_s3:\n      hosts:\n        preflight-a:\n"
+        "    stack_services:\n      hosts:\n        preflight-a:\n        preflight-b:\n")
     rc, output = run_site(tmp_path, inventory)
     flat = " ".join(output.split())
     assert rc != 0, output[-3000:]
-    assert "minio: minio_api_port must be a port number (1-65535), got 'nine'" in flat, output[-3000:]
-    assert "services: service web: network 'stack_frontnd' is not a stack network" in flat, output[-3000:]
+    assert ("preflight-a: minio: minio_api_port must be a port number (1-65535), got 'nine' | "
+            "services: service web: network 'stack_frontnd' is not a stack network") in flat, output[-3000:]
+    assert "preflight-b: services: service api: public_port is set but the service is not public" in flat, \
+        output[-3000:]
     assert "Docker Engine on every stack host" not in output, "the run went past the preflight"

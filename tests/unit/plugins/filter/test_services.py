@@ -255,3 +255,13 @@ def test_a_secret_may_be_owned_by_the_user_the_entrypoint_drops_to():
     assert (files[0]["owner"], files[0]["group"]) == (999, 999)
     bad = {**MONGODB, "secrets": [{"name": "root_password", "owner": "mongodb"}]}
     assert any("owner must be numeric uid[:gid]" in e for e in errors([GATEWAY, BACKEND, bad]))
+
+
+def test_a_removed_option_changes_the_definition_label():
+    """community.docker does not compare an option it is not given: the digest label does."""
+    with_user = containers()["backend"]["labels"]["com.microops.definition"]
+    without = containers([GATEWAY, {k: v for k, v in BACKEND.items() if k != "user"}, MONGODB])
+    assert len(with_user) == 64
+    assert without["backend"]["labels"]["com.microops.definition"] != with_user
+    assert containers()["backend"]["labels"]["com.microops.definition"] == with_user
+    assert without["gateway"]["labels"] == containers()["gateway"]["labels"]
