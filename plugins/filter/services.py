@@ -34,6 +34,8 @@ BUCKET_OPTIONS = {
     "object_lock", "credentials",
 }
 HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period"}
+# Docker's restart policies (docker run --restart).
+RESTART_POLICIES = ("no", "on-failure", "always", "unless-stopped")
 # Where each service's secrets are kept (generated or vaulted, root-only) and the copies its
 # container reads, owned by the user it runs as.
 SERVICES_SECRETS = f"{SECRETS_DIR}/services"
@@ -102,6 +104,13 @@ def services_errors(services, hostvars, groups, host):
     known_networks = [n["name"] for n in NETWORKS.values()]
     stack_containers = _stack_containers()
     public_ports, metrics_ports = {}, {}
+    # Every public port of the list, whatever its order: a metrics port is checked against all.
+    all_public = {}
+    for service in services:
+        if isinstance(service, dict) and service.get("public") is True:
+            published = _port(service.get("public_port", service.get("port")))
+            if published:
+                all_public.setdefault(published, service.get("name"))
     stack_ports = _stack_ports(hostvars, groups, host)
     # Secrets a service may share with another (`from`): the ones a service keeps itself.
     owned = {f"{s.get('name')}/{x.get('name')}" for s in services if isinstance(s, dict)
@@ -189,8 +198,12 @@ def services_errors(services, hostvars, groups, host):
                 err("healthcheck must be a dict with test (and optionally interval, timeout, retries, start_period)")
             elif set(healthcheck) - HEALTHCHECK_KEYS:
                 err(f"healthcheck has unknown key(s) {', '.join(sorted(set(healthcheck) - HEALTHCHECK_KEYS))}")
-        if "memory" in service and not re.match(r"^[0-9]+[bkmg]?$", str(service["memory"]).lower()):
-            err(f"memory must be a size such as 512m or 2g, got {service['memory']!r}")
+        # With a unit: Docker reads a bare number as bytes, and refuses less than 6 MB.
+        if "memory" in service and not re.match(r"^[0-9]+[kmg]$", str(service["memory"]).lower()):
+            err(f"memory must be a size with its unit, such as 512m or 2g, got {service['memory']!r}")
+        if "restart_policy" in service and service["restart_policy"] not in RESTART_POLICIES:
+            err(f"restart_policy must be one of {', '.join(RESTART_POLICIES)} (quote \"no\" in YAML), "
+                f"got {service['restart_policy']!r}")
         if "cpus" in service and not _positive(service["cpus"]):
             err(f"cpus must be a positive number, got {service['cpus']!r}")
         if "user" in service and not re.match(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$", str(service["user"])):
@@ -206,6 +219,11 @@ def services_errors(services, hostvars, groups, host):
                     err("each secret must be {name, value (optional, from Ansible Vault), length (optional), "
                         "from (optional, service/secret), owner (optional, uid[:gid])} with a name of letters, "
                         "digits, '.', '_' or '-'")
+                elif "length" in secret and (isinstance(secret["length"], bool)
+                                             or not str(secret["length"]).isdigit()
+                                             or int(secret["length"]) < 8):
+                    err(f"secret {secret['name']}: length must be a whole number of 8 or more "
+                        f"(microops.stack.host_secret's minimum), got {secret['length']!r}")
                 elif "owner" in secret and _user_ids(secret["owner"]) is None:
                     err(f"secret {secret['name']}: owner must be numeric uid[:gid], got {secret['owner']!r}")
                 elif secret_names.count(secret["name"]) > 1 or secret["name"] == AWS_CREDENTIALS:
@@ -233,9 +251,9 @@ def services_errors(services, hostvars, groups, host):
             elif not (public and mport == _port(port)):
                 if mport in metrics_ports:
                     err(f"metrics.port {mport} is also used by service {metrics_ports[mport]} on this host")
-                elif mport in stack_ports or mport in public_ports:
+                elif mport in stack_ports or mport in all_public:
                     err(f"metrics.port {mport} is taken on this host by "
-                        f"{stack_ports.get(mport) or 'service ' + str(public_ports.get(mport))}")
+                        f"{stack_ports.get(mport) or 'service ' + str(all_public.get(mport))}")
                 metrics_ports.setdefault(mport, name)
         bucket = service.get("bucket")
         if bucket is not None:

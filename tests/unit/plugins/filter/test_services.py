@@ -74,7 +74,12 @@ def test_not_a_list_is_refused():
         ({"tmpfs": ["tmp"]}, "service backend: tmpfs must be a list of absolute paths"),
         ({"healthcheck": {"interval": "5s"}}, "service backend: healthcheck must be a dict with test"),
         ({"healthcheck": {"test": ["CMD", "true"], "every": "5s"}}, "healthcheck has unknown key(s) every"),
-        ({"memory": "lots"}, "service backend: memory must be a size such as 512m"),
+        ({"memory": "lots"}, "service backend: memory must be a size with its unit, such as 512m"),
+        ({"memory": 512}, "service backend: memory must be a size with its unit, such as 512m"),
+        ({"restart_policy": False}, "service backend: restart_policy must be one of no, on-failure, always"),
+        ({"restart_policy": "unless_stopped"}, "service backend: restart_policy must be one of"),
+        ({"secrets": [{"name": "k", "length": 4}]}, "service backend: secret k: length must be a whole number"),
+        ({"secrets": [{"name": "k", "length": "abc"}]}, "service backend: secret k: length must be a whole number"),
         ({"cpus": 0}, "service backend: cpus must be a positive number"),
         ({"user": "app user"}, "service backend: user must be user[:group]"),
         ({"secrets": [{"name": "a b"}]}, "service backend: each secret must be {name"),
@@ -265,3 +270,10 @@ def test_a_removed_option_changes_the_definition_label():
     assert without["backend"]["labels"]["com.microops.definition"] != with_user
     assert containers()["backend"]["labels"]["com.microops.definition"] == with_user
     assert without["gateway"]["labels"] == containers()["gateway"]["labels"]
+
+
+def test_a_metrics_port_is_checked_against_public_ports_listed_after_it():
+    early = {**BACKEND, "metrics": {"port": 8443}}
+    late = {"name": "admin", "image": "example/admin:1", "port": 443, "public": True, "public_port": 8443}
+    assert errors([GATEWAY, early, MONGODB, late]) == [
+        "service backend: metrics.port 8443 is taken on this host by service admin"]
