@@ -39,10 +39,12 @@ CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
 class Outcome:
-    """The checks of one stage. skips: (test id, reason) of each skipped test."""
+    """The checks of one stage. skips: (test id, reason) of each skipped test; failures: (test id,
+    the first line of its failure) of each failed one, repeated at the end of the run, where a
+    reader of a long log (CI's tail) finds them."""
 
-    def __init__(self, passed=0, failed=0, skips=()):
-        self.passed, self.failed, self.skips = passed, failed, list(skips)
+    def __init__(self, passed=0, failed=0, skips=(), failures=()):
+        self.passed, self.failed, self.skips, self.failures = passed, failed, list(skips), list(failures)
 
     @property
     def skipped(self):
@@ -83,28 +85,32 @@ def pytest(stage, paths, ignore=()):
         suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
         total = int(suite.get("tests"))
         failed = int(suite.get("failures")) + int(suite.get("errors"))
-        skips = []
+        skips, failures = [], []
         for case in suite.iter("testcase"):
+            test = f"{case.get('classname')}::{case.get('name')}"
             skip = case.find("skipped")
             if skip is not None:
-                test = f"{case.get('classname')}::{case.get('name')}"
                 skips.append((test, skip.get("message") or skip.get("type") or "no reason given"))
+            for problem in (case.find("failure"), case.find("error")):
+                if problem is not None:
+                    first = (problem.get("message") or problem.text or "").strip().splitlines()
+                    failures.append((test, (first[0] if first else "no message")[:300]))
     except (OSError, ET.ParseError, AttributeError, TypeError):
         return Outcome(0, 1)
     if rc != 0 and failed == 0:  # pytest failed outside any test (collection, internal error)
         failed = 1
-    return Outcome(total - len(skips) - failed, failed, skips)
+    return Outcome(total - len(skips) - failed, failed, skips, failures)
 
 
 def molecule(stage):
-    passed = failed = 0
+    passed, failures = 0, []
     for path in sorted(glob.glob(os.path.join(ROOT, "molecule", "*", "molecule.yml"))):
         scenario = os.path.basename(os.path.dirname(path))
         if sh(f"{stage} {scenario}", ["molecule", "test", "-s", scenario]) == 0:
             passed += 1
         else:
-            failed += 1
-    return Outcome(passed, failed) if passed + failed else None
+            failures.append((f"scenario {scenario}", f"see '=== {stage} {scenario}' above"))
+    return Outcome(passed, len(failures), failures=failures) if passed + len(failures) else None
 
 
 # name, run, counted: whether its passed checks count in the final line (see the docstring).
@@ -153,6 +159,11 @@ def main(argv):
         print(f"\n=== skipped{' (each a failure: CI=true)' if CI else ''}")
         for name, test, reason in skips:
             print(f"  {name}: {test}: {reason}")
+    failures = [(name, test, why) for name, o, _c, _s in results if o for test, why in o.failures]
+    if failures:
+        print("\n=== failed")
+        for name, test, why in failures:
+            print(f"  {name}: {test}: {why}")
     print("\n=== summary")
     for name, outcome, counted, seconds in results:
         note = "" if counted else f"  ({NOT_COUNTED.get(name, 'not counted')})"

@@ -16,7 +16,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.microops.stack.plugins.module_utils._s3 import bucket_name_error
 from ansible_collections.microops.stack.plugins.filter.filebeat import DEFAULTS as FILEBEAT_DEFAULTS
 from ansible_collections.microops.stack.plugins.filter.stack import (
-    NETWORKS, SECRETS_DIR, SERVICES, private_address, stack_s3)
+    CONTAINERS, NETWORKS, S3_SERVER_DEFAULT, SECRETS_DIR, SERVICES, private_address, stack_s3, stack_setting)
 
 # Docker's container names ([a-zA-Z0-9][a-zA-Z0-9_.-]+, daemon/names.go), kept to lower case so a
 # name is also a valid DNS alias, Sentry slug and Prometheus label value.
@@ -73,23 +73,32 @@ def _stack_ports(hostvars, groups, host):
             port = _port(hostvars[host].get(spec["port_var"], spec["port"]))
             if port:
                 taken.setdefault(port, server)
+    if host in (groups.get("stack_s3") or []) and hostvars[host].get("stack_s3_server", S3_SERVER_DEFAULT) == "minio":
+        # MinIO's console, whatever the address it is bound to.
+        console = _port(stack_setting(hostvars, groups, "minio_console_port", host))
+        if console:
+            taken.setdefault(console, "minio console")
     return taken
 
 
 def _stack_containers():
-    return {spec["container"] for spec in SERVICES.values() if spec["container"]}
+    return {spec["container"] for spec in SERVICES.values() if spec["container"]} | set(CONTAINERS.values())
 
 
 def _networks(service):
-    """The stack networks (their names) a service joins: the backend always; the frontend when
-    it is public, when it sends to servers on the hosts' addresses (the backend has no route
-    out: Docker's internal networks neither route nor publish ports), or when it asks."""
-    names = [NETWORKS["backend"]["name"]]
+    """The stack networks (their names) a service joins: the services' own network always; the
+    frontend when it is public, when it sends to servers on the hosts' addresses (an internal
+    network has no route out: Docker neither routes from nor publishes ports on it), or when it
+    asks; the stack's backend only when it asks."""
+    asked = service.get("networks") or []
     needs_out = (service.get("public") or service.get("metrics") or service.get("sentry")
                  or service.get("bucket"))
-    asked = service.get("networks") or []
+    names = []
     if needs_out or NETWORKS["frontend"]["name"] in asked:
-        names.insert(0, NETWORKS["frontend"]["name"])
+        names.append(NETWORKS["frontend"]["name"])
+    names.append(NETWORKS["services"]["name"])
+    if NETWORKS["backend"]["name"] in asked:
+        names.append(NETWORKS["backend"]["name"])
     return names
 
 
@@ -104,6 +113,16 @@ def services_errors(services, hostvars, groups, host):
     known_networks = [n["name"] for n in NETWORKS.values()]
     stack_containers = _stack_containers()
     public_ports, metrics_ports = {}, {}
+    # The S3 identities of the services on the other hosts (one identity store for all of them):
+    # {access_key: service}. A service of the same name elsewhere is the same identity.
+    access_keys = {}
+    for other in groups.get("stack_services") or []:
+        if other != host:
+            for service in hostvars[other].get("services_list") or []:
+                bucket = service.get("bucket") if isinstance(service, dict) else None
+                credentials = bucket.get("credentials") if isinstance(bucket, dict) else None
+                if isinstance(credentials, dict) and credentials.get("access_key"):
+                    access_keys.setdefault(str(credentials["access_key"]).strip(), service.get("name"))
     # Every public port of the list, whatever its order: a metrics port is checked against all.
     all_public = {}
     for service in services:
@@ -233,6 +252,15 @@ def services_errors(services, hostvars, groups, host):
                 elif "from" in secret and str(secret["from"]) not in owned:
                     err(f"secret {secret['name']}: from must name another service's secret as service/secret "
                         f"(one of {', '.join(sorted(owned)) or 'none'}), got {secret['from']!r}")
+            # The copies are chowned to numeric ids: the engine maps a user name inside the image,
+            # the host cannot, and a root-owned 0400 copy is unreadable to that user.
+            unowned = [str(x.get("name")) for x in secrets if isinstance(x, dict) and "owner" not in x]
+            if isinstance(service.get("bucket"), dict) and service["bucket"].get("credentials"):
+                unowned.append(AWS_CREDENTIALS)
+            if unowned and "user" in service and _user_ids(service["user"]) is None:
+                err(f"user {service['user']!r} is a name, and the copies of {', '.join(unowned)} are owned by "
+                    "numeric ids the container reads them as: give user as uid:gid (as the image's "
+                    "`id` prints it), or an owner on each secret")
             if secrets and host_vars.get("stack_env") == "production":
                 missing = [s["name"] for s in secrets if isinstance(s, dict) and not s.get("value") and "from" not in s]
                 if missing:
@@ -273,6 +301,13 @@ def services_errors(services, hostvars, groups, host):
                         or not credentials.get("access_key") or not credentials.get("secret_key")):
                     err("bucket.credentials must be {access_key, secret_key}: the service's own S3 identity "
                         "(never the object store's root credentials)")
+                elif credentials is not None:
+                    # One identity per access key on the object store: a second would replace the first.
+                    key = str(credentials["access_key"]).strip()
+                    if access_keys.get(key, name) != name:
+                        err(f"bucket.credentials.access_key is also service {access_keys[key]}'s: "
+                            "each service needs an identity of its own")
+                    access_keys.setdefault(key, name)
                 if not groups.get("stack_s3") and host_vars.get("stack_s3_server") != "external":
                     err("bucket needs object storage: add a host to stack_s3, or set stack_s3_server: external")
         if service.get("sentry") is True:
@@ -442,25 +477,46 @@ def services_file_sd(services, hostvars, host):
     return groups
 
 
+def _s3_identity(service):
+    """The SeaweedFS identity of a service given its own S3 credentials (bucket.credentials),
+    allowed on its bucket only (weed's bucket-scoped actions, `weed s3 -h`); else None."""
+    bucket = service.get("bucket") if isinstance(service, dict) else None
+    credentials = bucket.get("credentials") if isinstance(bucket, dict) else None
+    if not isinstance(credentials, dict):
+        return None
+    return {
+        "name": f"service-{service.get('name')}",
+        "credentials": [{"accessKey": str(credentials.get("access_key", "")).strip(),
+                         "secretKey": str(credentials.get("secret_key", "")).strip()}],
+        "actions": [f"{action}:{bucket.get('name')}" for action in ("Read", "Write", "List", "Tagging")],
+    }
+
+
 def services_s3_identities(hostvars, groups):
-    """SeaweedFS identities for the services the inventory gives their own S3 credentials
-    (bucket.credentials), each allowed on its bucket only (weed's bucket-scoped actions,
-    `weed s3 -h`), from every stack_services host: the S3 server's role writes them."""
+    """SeaweedFS identities for the services of every stack_services host that have their own S3
+    credentials: the S3 server's role writes them. A service of one name is one identity."""
     identities, seen = [], set()
     for host in groups.get("stack_services") or []:
         for service in hostvars[host].get("services_list") or []:
-            bucket = service.get("bucket") if isinstance(service, dict) else None
-            credentials = (bucket or {}).get("credentials") if isinstance(bucket, dict) else None
-            if not isinstance(credentials, dict) or service.get("name") in seen:
-                continue
-            seen.add(service.get("name"))
-            identities.append({
-                "name": f"service-{service.get('name')}",
-                "credentials": [{"accessKey": str(credentials.get("access_key", "")).strip(),
-                                 "secretKey": str(credentials.get("secret_key", "")).strip()}],
-                "actions": [f"{action}:{bucket.get('name')}" for action in ("Read", "Write", "List", "Tagging")],
-            })
+            identity = _s3_identity(service)
+            if identity and identity["name"] not in seen:
+                seen.add(identity["name"])
+                identities.append(identity)
     return identities
+
+
+def services_s3_identities_missing(services, identities):
+    """Names of the services whose own S3 identity is not, as they declare it, among
+    `identities` (the content of SeaweedFS's identities file, as text or parsed): the S3 host
+    has not been run since they were added or changed (a run limited to the services hosts)."""
+    if isinstance(identities, str):
+        try:
+            identities = json.loads(identities or "{}")
+        except ValueError:
+            identities = {}
+    present = (identities or {}).get("identities") or [] if isinstance(identities, dict) else []
+    return [service["name"] for service in services if _s3_identity(service)
+            and _s3_identity(service) not in present]
 
 
 class FilterModule:
@@ -472,4 +528,5 @@ class FilterModule:
             "services_secret_files": services_secret_files,
             "services_file_sd": services_file_sd,
             "services_s3_identities": services_s3_identities,
+            "services_s3_identities_missing": services_s3_identities_missing,
         }

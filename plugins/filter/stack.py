@@ -32,8 +32,12 @@ SECRETS_DIR = "/etc/microops"
 NETWORKS = {
     # Public side: services that publish ports, and servers that reach other hosts.
     "frontend": {"name": "stack_frontend", "internal": False},
-    # No route out: services talk to each other and to the stack's servers here.
+    # No route out: the stack's servers talk to each other here (some without authentication on
+    # it, such as GlitchTip's Valkey and Alertmanager's API).
     "backend": {"name": "stack_backend", "internal": True},
+    # No route out: the user's services talk to each other here, apart from the stack's servers,
+    # which they reach on the hosts' addresses like any client.
+    "services": {"name": "stack_services", "internal": True},
 }
 
 SERVICES = {
@@ -83,6 +87,15 @@ SERVICES = {
 # sets them, else the serving role's default, repeated here and checked against it by
 # tests/unit/plugins/filter/test_stack.py): the services role creates its projects in the
 # tracker's organisation and team.
+# The stack's containers that no other role reaches (so not in SERVICES), by the variable of the
+# role that names them: a user's service may not take their names (plugins/filter/services.py).
+CONTAINERS = {
+    "_logging_filebeat_container": "filebeat",
+    "_sentry_postgres_container": "sentry-postgres",
+    "_sentry_valkey_container": "sentry-valkey",
+    "_sentry_worker_container": "glitchtip-worker",
+}
+
 SETTINGS = {
     "sentry_backend": {"group": "stack_sentry", "default": "glitchtip"},
     "sentry_organization": {"group": "stack_sentry", "default": "microops"},
@@ -105,7 +118,12 @@ S3_SERVERS = ("minio", "seaweedfs", "external")
 # the stack_s3 host: access key file, secret key file. An external server's come from the
 # inventory (stack_s3_access_key, stack_s3_secret_key).
 S3_CREDENTIAL_FILES = {"minio": ("root_user", "root_password"), "seaweedfs": ("access_key", "secret_key")}
+# SeaweedFS's identities (weed -s3.config), in its secrets directory: the services role checks its
+# services' own identities are there before it hands their credentials to the containers.
+S3_IDENTITIES_FILE = {"seaweedfs": "identities.json"}
 S3_SERVER_DEFAULT = "minio"
+# Where the official self-hosted Sentry answers (sentry_backend: self_hosted): its .env's SENTRY_BIND.
+SELF_HOSTED_SENTRY_PORT = 9000
 S3_REGION_DEFAULT = "us-east-1"
 
 
@@ -238,12 +256,15 @@ def stack_endpoint(hostvars, host, service):
 
 
 def stack_s3(hostvars, groups, host):
-    """The S3 contract as `host` sees it: {server, endpoint, region, host, credential_files}.
+    """The S3 contract as `host` sees it: {server, endpoint, region, host, credential_files,
+    identities_file}.
     The server is stack_s3_server (minio, seaweedfs or external); the endpoint is the first
     stack_s3 host's S3 endpoint of that server, or stack_s3_endpoint for external (which is
     required there and may override the computed one otherwise). host is that stack_s3 host and
     credential_files the paths there of the access key and the secret key (None and [] for
-    external, whose credentials are stack_s3_access_key and stack_s3_secret_key)."""
+    external, whose credentials are stack_s3_access_key and stack_s3_secret_key); identities_file
+    the path there of the server's identities, for a server that keeps them in one (SeaweedFS),
+    else None."""
     host_vars = hostvars[host]
     server = host_vars.get("stack_s3_server", S3_SERVER_DEFAULT)
     if server not in S3_SERVERS:
@@ -259,13 +280,15 @@ def stack_s3(hostvars, groups, host):
                 f"stack_s3_server is {server} but group {SERVICES[server]['group']} has no host: "
                 "add one, or set stack_s3_server: external and stack_s3_endpoint")
         endpoint = _endpoint(hosts[0], hostvars[hosts[0]], server)["url"]
-    s3_host, files = None, []
+    s3_host, files, identities = None, [], None
     if server != "external":
         s3_host = (groups.get(SERVICES[server]["group"]) or [None])[0]
         files = [f"{SECRETS_DIR}/{SERVICES[server]['secrets']}/{name}" for name in S3_CREDENTIAL_FILES[server]]
+        if server in S3_IDENTITIES_FILE:
+            identities = f"{SECRETS_DIR}/{SERVICES[server]['secrets']}/{S3_IDENTITIES_FILE[server]}"
     return {"server": server, "endpoint": endpoint,
             "region": host_vars.get("stack_s3_region") or S3_REGION_DEFAULT,
-            "host": s3_host, "credential_files": files}
+            "host": s3_host, "credential_files": files, "identities_file": identities}
 
 
 def stack_s3_credentials(s3, host_vars, state=None):
@@ -330,6 +353,8 @@ def stack_summary(hostvars, groups, as_lines=False):
             lines.append(f"  listens on {entry['listens']}; open a tunnel first: {entry['tunnel']}")
         if entry["password_file"]:
             lines.append(f"  user {entry['user']}, password in {entry['password_file']} on {entry['host']}")
+        elif entry["user"]:
+            lines.append(f"  user {entry['user']}")
     return lines
 
 
@@ -351,6 +376,12 @@ def _summary_entries(hostvars, groups):
         entries.append(_summary_entry(hostvars, "Kibana", host, "127.0.0.1", port, user="elastic",
                                       password_file=f"{SECRETS_DIR}/logging/elastic_password"))
     for host in (groups.get("stack_sentry") or [])[:1]:
+        if setting("sentry_backend", host) == "self_hosted":
+            # Its installer's nginx publishes SENTRY_BIND (9000 in getsentry/self-hosted's .env) on
+            # every address; its users are created in its own UI.
+            entries.append(_summary_entry(hostvars, "Error tracker (self-hosted Sentry)", host, "0.0.0.0",
+                                          SELF_HOSTED_SENTRY_PORT, user="(created in its UI)"))
+            continue
         endpoint = _endpoint(host, hostvars[host], "sentry")
         entries.append(_summary_entry(hostvars, "Error tracker (GlitchTip)", host, endpoint["address"],
                                       endpoint["port"], user=setting("sentry_admin_email", host),

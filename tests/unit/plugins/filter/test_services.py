@@ -165,14 +165,50 @@ def test_only_public_services_publish_on_all_addresses():
     assert found["mongodb"]["published_ports"] == []
 
 
-def test_networks_public_both_internal_backend_only_wired_gets_a_route_out():
+def test_networks_services_own_network_public_and_wired_get_a_route_out_never_the_stacks_backend():
     found = containers()
     names = {name: [n["name"] for n in c["networks"]] for name, c in found.items()}
-    assert names == {"gateway": ["stack_frontend", "stack_backend"],
-                     "backend": ["stack_frontend", "stack_backend"],
-                     "mongodb": ["stack_backend"]}
+    # stack_backend, where the stack's servers answer (some without authentication), is not theirs.
+    assert names == {"gateway": ["stack_frontend", "stack_services"],
+                     "backend": ["stack_frontend", "stack_services"],
+                     "mongodb": ["stack_services"]}
     # Peers reach each other by service name.
     assert found["mongodb"]["networks"][0]["aliases"] == ["mongodb"]
+
+
+def test_the_stacks_backend_network_only_when_asked():
+    found = containers([{**MONGODB, "networks": ["stack_backend"]}])
+    assert [n["name"] for n in found["mongodb"]["networks"]] == ["stack_services", "stack_backend"]
+    assert errors([{**MONGODB, "networks": ["stack_backends"]}]) == [
+        "service mongodb: network 'stack_backends' is not a stack network "
+        "(expected stack_frontend or stack_backend or stack_services)"]
+
+
+def test_a_user_name_is_refused_when_secret_copies_need_numeric_ids():
+    named = {**BACKEND, "user": "node"}
+    assert errors([GATEWAY, named, MONGODB]) == [
+        "service backend: user 'node' is a name, and the copies of session_key, aws_credentials are owned by "
+        "numeric ids the container reads them as: give user as uid:gid (as the image's `id` prints it), "
+        "or an owner on each secret"]
+    # Without secrets a name is fine, and an owner on each secret answers it.
+    assert errors([{**MONGODB, "user": "mongodb"}]) == []
+    owned = {**named, "bucket": {"name": "backend-uploads"}, "secrets": [{"name": "session_key", "owner": "1000"}]}
+    assert errors([GATEWAY, owned, MONGODB]) == []
+
+
+def test_one_access_key_for_two_services_is_refused_on_one_host_and_across_hosts():
+    other = {"name": "worker", "image": "example/worker:1", "bucket": {
+        "name": "worker-files", "credentials": {"access_key": "backend", "secret_key": "another-secret"}}}
+    assert errors(SEED + [other]) == [
+        "service worker: bucket.credentials.access_key is also service backend's: each service needs an "
+        "identity of its own"]
+    groups = {**GROUPS, "stack_hosts": ["a", "b", "c", "d"], "stack_services": ["c", "d"]}
+    hostvars = {**HOSTVARS, "d": {**HOSTVARS["c"], "inventory_hostname": "d", "services_list": SEED}}
+    assert errors([other], hostvars=hostvars, groups=groups) == [
+        "service worker: bucket.credentials.access_key is also service backend's: each service needs an "
+        "identity of its own"]
+    # The same service on two hosts is one identity.
+    assert errors(SEED, hostvars=hostvars, groups=groups) == []
 
 
 def test_wiring_environment_from_the_inventory():
@@ -277,3 +313,35 @@ def test_a_metrics_port_is_checked_against_public_ports_listed_after_it():
     late = {"name": "admin", "image": "example/admin:1", "port": 443, "public": True, "public_port": 8443}
     assert errors([GATEWAY, early, MONGODB, late]) == [
         "service backend: metrics.port 8443 is taken on this host by service admin"]
+
+
+@pytest.mark.parametrize("name", ["filebeat", "sentry-valkey", "glitchtip-worker", "prometheus"])
+def test_a_container_name_of_the_stack_is_refused(name):
+    assert errors([{**MONGODB, "name": name}]) == [
+        f"service {name}: name is a container of the stack itself; choose another"]
+
+
+def test_the_minio_console_port_is_taken_on_the_s3_host():
+    groups = {**GROUPS, "stack_services": ["b"]}
+    public = {**GATEWAY, "depends_on": [], "port": 9001}
+    minio = {**HOSTVARS, "b": {**HOSTVARS["b"], "stack_s3_server": "minio"}}
+    assert errors([public], host="b", hostvars=minio, groups=groups) == [
+        "service gateway: public_port 9001 is the port of the stack's minio console on this host"]
+    # SeaweedFS has no console there.
+    assert errors([public], host="b", groups=groups) == []
+
+
+def test_a_service_whose_identity_seaweedfs_lacks_is_named():
+    import json
+    from ansible_collections.microops.stack.plugins.filter.services import (
+        services_s3_identities, services_s3_identities_missing)
+    hostvars = {**HOSTVARS, "c": {**HOSTVARS["c"], "services_list": SEED}}
+    admin = {"name": "admin", "credentials": [{"accessKey": "a", "secretKey": "b"}], "actions": ["Admin"]}
+    written = json.dumps({"identities": [admin] + services_s3_identities(hostvars, GROUPS)}, indent=2)
+    assert services_s3_identities_missing(SEED, written) == []
+    # Not written yet (a run limited to the services hosts), or the secret key changed since.
+    assert services_s3_identities_missing(SEED, json.dumps({"identities": [admin]})) == ["backend"]
+    assert services_s3_identities_missing(SEED, "") == ["backend"]
+    credentials = {"access_key": "backend", "secret_key": "rotated-key"}
+    rotated = {**BACKEND, "bucket": {**BACKEND["bucket"], "credentials": credentials}}
+    assert services_s3_identities_missing([GATEWAY, rotated, MONGODB], written) == ["backend"]

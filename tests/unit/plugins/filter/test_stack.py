@@ -5,6 +5,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microops.stack.plugins.filter.stack import (
+    CONTAINERS,
     NETWORKS,
     SERVICES,
     SETTINGS,
@@ -181,6 +182,7 @@ def test_wiring_of_the_networks():
     assert stack_wiring("networks") == {
         "frontend": {"name": "stack_frontend", "internal": False},
         "backend": {"name": "stack_backend", "internal": True},
+        "services": {"name": "stack_services", "internal": True},
     }
     # A copy: a caller cannot change the table.
     stack_wiring("networks")["backend"]["name"] = "x"
@@ -207,6 +209,18 @@ def test_default_ports_equal_the_serving_roles_defaults(service):
         return
     defaults = yaml.safe_load(defaults_file.read_text())
     assert defaults[spec["port_var"]] == spec["port"]
+
+
+def test_the_identities_file_is_the_seaweedfs_roles():
+    from ansible_collections.microops.stack.plugins.filter.stack import S3_IDENTITIES_FILE
+    seaweedfs_vars = yaml.safe_load((ROLES / "seaweedfs" / "vars" / "main.yml").read_text())
+    assert seaweedfs_vars["_seaweedfs_identities_file"].endswith("/" + S3_IDENTITIES_FILE["seaweedfs"])
+
+
+@pytest.mark.parametrize("variable", sorted(CONTAINERS))
+def test_container_names_equal_the_roles_own(variable):
+    role = variable.split("_")[1]
+    assert yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text())[variable] == CONTAINERS[variable]
 
 
 @pytest.mark.parametrize("name", sorted(SETTINGS))
@@ -259,7 +273,8 @@ def test_s3_contract_follows_stack_s3_server(server, url):
     files = {"minio": ["root_user", "root_password"], "seaweedfs": ["access_key", "secret_key"]}[server or "minio"]
     assert stack_s3(hostvars, {"stack_s3": ["s3"]}, "web") == {
         "server": server or "minio", "endpoint": url, "region": "us-east-1", "host": "s3",
-        "credential_files": [f"/etc/microops/{server or 'minio'}/{name}" for name in files]}
+        "credential_files": [f"/etc/microops/{server or 'minio'}/{name}" for name in files],
+        "identities_file": "/etc/microops/seaweedfs/identities.json" if server == "seaweedfs" else None}
 
 
 def test_s3_contract_port_variable_of_the_server():
@@ -268,7 +283,8 @@ def test_s3_contract_port_variable_of_the_server():
     hostvars["web"].update(stack_s3_server="seaweedfs", stack_s3_region="eu-west-1")
     assert stack_s3(hostvars, {"stack_s3": ["s3"]}, "web") == {
         "server": "seaweedfs", "endpoint": "http://10.0.0.5:18333", "region": "eu-west-1", "host": "s3",
-        "credential_files": ["/etc/microops/seaweedfs/access_key", "/etc/microops/seaweedfs/secret_key"]}
+        "credential_files": ["/etc/microops/seaweedfs/access_key", "/etc/microops/seaweedfs/secret_key"],
+        "identities_file": "/etc/microops/seaweedfs/identities.json"}
 
 
 def test_s3_contract_external_needs_an_endpoint_and_no_host():
@@ -276,7 +292,7 @@ def test_s3_contract_external_needs_an_endpoint_and_no_host():
                             stack_s3_endpoint="https://s3.eu-west-1.amazonaws.com", stack_s3_region="eu-west-1")}
     assert stack_s3(hostvars, {}, "web") == {
         "server": "external", "endpoint": "https://s3.eu-west-1.amazonaws.com", "region": "eu-west-1",
-        "host": None, "credential_files": []}
+        "host": None, "credential_files": [], "identities_file": None}
     del hostvars["web"]["stack_s3_endpoint"]
     with pytest.raises(AnsibleFilterError, match="stack_s3_server is external: set stack_s3_endpoint"):
         stack_s3(hostvars, {}, "web")
@@ -351,3 +367,12 @@ def test_summary_as_lines_for_people():
     assert lines == ["Error tracker (GlitchTip) on a: http://localhost:8000",
                      "  listens on 10.0.0.1:8000; open a tunnel first: ssh -N -L 8000:10.0.0.1:8000 a",
                      "  user admin@microops.local, password in /etc/microops/sentry/admin_password on a"]
+
+
+def test_summary_of_the_self_hosted_sentry_names_its_own_port_and_no_password_file():
+    from ansible_collections.microops.stack.plugins.filter.stack import stack_summary
+    hostvars = {"a": {"stack_private_address": "10.0.0.1", "ansible_host": "203.0.113.7",
+                      "sentry_backend": "self_hosted"}}
+    lines = stack_summary(hostvars, {"stack_hosts": ["a"], "stack_sentry": ["a"]}, as_lines=True)
+    assert lines == ["Error tracker (self-hosted Sentry) on a: http://203.0.113.7:9000",
+                     "  user (created in its UI)"]
