@@ -111,6 +111,37 @@ SETTINGS = {
 }
 
 
+# The images the stack's roles run, each by the role variable that names it and that variable's
+# default (role defaults are not in hostvars: unit tests check these against the roles'), where
+# it runs, and the variable that turns it off (stack_images). `where`: a group; "first" of a
+# group, its first host only; "server" of stack_s3, only where stack_s3_server names it;
+# "glitchtip", only with sentry_backend glitchtip; "logging agent", every stack host once the
+# inventory has a logging host. The self-hosted Sentry's installer brings its own images.
+IMAGES = (
+    ("minio_image", "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
+     "@sha256:14cea493d9a34af32f524e538b8346cf79f3321eff8e708c1e2960462bd8936e", "server", None),
+    ("seaweedfs_image", "chrislusf/seaweedfs:4.48", "server", None),
+    ("logging_elasticsearch_image", "docker.elastic.co/elasticsearch/elasticsearch:9.5.6", "stack_logging", None),
+    ("logging_kibana_image", "docker.elastic.co/kibana/kibana:9.5.6", "first", "logging_kibana_enabled"),
+    ("logging_exporter_image", "quay.io/prometheuscommunity/elasticsearch-exporter:v1.9.0", "first",
+     "logging_exporter_enabled"),
+    ("logging_filebeat_image", "docker.elastic.co/beats/filebeat:9.5.6", "logging agent", None),
+    ("monitoring_prometheus_image", "prom/prometheus:v3.14.0", "stack_monitoring", None),
+    ("monitoring_alertmanager_image", "prom/alertmanager:v0.34.0", "stack_monitoring", None),
+    ("monitoring_grafana_image", "grafana/grafana:13.2.0", "stack_monitoring", None),
+    ("monitoring_node_exporter_image", "prom/node-exporter:v1.12.1", "stack_hosts", None),
+    ("monitoring_cadvisor_image", "ghcr.io/google/cadvisor:0.60.5", "stack_hosts", "monitoring_cadvisor_enabled"),
+    ("sentry_glitchtip_image", "glitchtip/glitchtip:6.1.6", "glitchtip", None),
+    ("sentry_postgres_image", "postgres:17.6-trixie", "glitchtip", None),
+    ("sentry_valkey_image", "valkey/valkey:8.1.3", "glitchtip", None),
+    ("sentry_postgres_exporter_image", "quay.io/prometheuscommunity/postgres-exporter:v0.17.1", "glitchtip",
+     "sentry_exporters_enabled"),
+    ("sentry_valkey_exporter_image", "oliver006/redis_exporter:v1.69.0", "glitchtip", "sentry_exporters_enabled"),
+)
+# The group of each role's images, by the variable's prefix.
+IMAGE_GROUPS = {"minio": "stack_s3", "seaweedfs": "stack_s3", "logging": "stack_logging",
+                "monitoring": "stack_monitoring", "sentry": "stack_sentry"}
+
 # Who fulfils the S3 contract (stack_s3_server, site-wide): a server the stack runs on the
 # stack_s3 host(s), or an external S3 given by stack_s3_endpoint.
 S3_SERVERS = ("minio", "seaweedfs", "external")
@@ -316,6 +347,38 @@ def stack_setting(hostvars, groups, name, host=None):
     return hostvars[hosts[0]].get(name, SETTINGS[name]["default"])
 
 
+def _on(value):
+    """A role's on/off variable as Ansible reads it (true, yes, on, 1; a string from -e too)."""
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "yes", "on", "1", "y")
+
+
+def stack_images(hostvars, groups, host):
+    """Every image `host` runs in a site run, as its role variables name them (else the roles'
+    defaults), in the order of IMAGES, then its services' (services_list); each once."""
+    host_vars = hostvars[host]
+    mine = set(host_vars.get("group_names") or [g for g, members in groups.items() if host in (members or [])])
+    images = []
+    for variable, default, where, toggle in IMAGES:
+        role = variable.split("_", 1)[0]
+        group = IMAGE_GROUPS.get(role, "stack_hosts")
+        if where == "server":
+            runs = "stack_s3" in mine and host_vars.get("stack_s3_server", S3_SERVER_DEFAULT) == role
+        elif where == "first":
+            runs = (groups.get(group) or [None])[0] == host
+        elif where == "glitchtip":
+            runs = group in mine and host_vars.get("sentry_backend", SETTINGS["sentry_backend"]["default"]) == "glitchtip"
+        elif where == "logging agent":
+            runs = "stack_hosts" in mine and bool(groups.get("stack_logging"))
+        else:
+            runs = where in mine
+        if runs and (toggle is None or _on(host_vars.get(toggle, True))):
+            images.append(str(host_vars.get(variable, default)))
+    if "stack_services" in mine:
+        images += [str(s["image"]) for s in host_vars.get("services_list") or []
+                   if isinstance(s, dict) and s.get("image")]
+    return list(dict.fromkeys(images))
+
+
 def _ssh_target(host_vars, host):
     user = host_vars.get("ansible_user")
     target = host_vars.get("ansible_host") or host
@@ -414,6 +477,7 @@ class FilterModule:
             "stack_endpoints": stack_endpoints,
             "stack_endpoint": stack_endpoint,
             "stack_wiring": stack_wiring,
+            "stack_images": stack_images,
             "private_address_error": private_address_error,
             "stack_port_errors": stack_port_errors,
             "stack_s3": stack_s3,

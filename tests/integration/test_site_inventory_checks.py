@@ -98,4 +98,13 @@ def test_every_roles_problems_are_reported_at_once_before_any_change(tmp_path):
             "services: service web: network 'stack_frontnd' is not a stack network") in flat, output[-3000:]
     assert "preflight-b: services: service api: public_port is set but the service is not public" in flat, \
         output[-3000:]
+    # Every image each host would run, with why it cannot have it (no registry answers here), in
+    # the same stop: b's agents and its service, nothing of a's roles.
+    start = flat.index("preflight-b: services:")
+    b_images = flat[start:flat.index("Give this host registry access", start)]
+    for image in ("prom/node-exporter:v1.12.1", "ghcr.io/google/cadvisor:0.60.5", "example/api:1"):
+        assert f"{image}: " in b_images and "cannot be reached from this host" in b_images, output[-3000:]
+    assert "example/web:1" not in b_images and "minio" not in b_images, output[-3000:]
+    assert "example/web:1: docker.io cannot be reached from this host" in flat, output[-3000:]
+    assert "quay.io/minio/minio:RELEASE" in flat and "Give this host registry access" in flat, output[-3000:]
     assert "Docker Engine on every stack host" not in output, "the run went past the preflight"

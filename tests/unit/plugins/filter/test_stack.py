@@ -6,6 +6,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microops.stack.plugins.filter.stack import (
     CONTAINERS,
+    IMAGES,
     NETWORKS,
     SERVICES,
     SETTINGS,
@@ -14,6 +15,7 @@ from ansible_collections.microops.stack.plugins.filter.stack import (
     stack_endpoint,
     stack_endpoints,
     stack_group_errors,
+    stack_images,
     stack_s3,
     stack_s3_credentials,
     stack_setting,
@@ -376,3 +378,51 @@ def test_summary_of_the_self_hosted_sentry_names_its_own_port_and_no_password_fi
     lines = stack_summary(hostvars, {"stack_hosts": ["a"], "stack_sentry": ["a"]}, as_lines=True)
     assert lines == ["Error tracker (self-hosted Sentry) on a: http://203.0.113.7:9000",
                      "  user (created in its UI)"]
+
+
+@pytest.mark.parametrize("entry", IMAGES, ids=[entry[0] for entry in IMAGES])
+def test_image_defaults_and_toggles_equal_the_roles_defaults(entry):
+    variable, default, dummy, toggle = entry
+    defaults = yaml.safe_load((ROLES / variable.split("_", 1)[0] / "defaults" / "main.yml").read_text())
+    assert defaults[variable] == default
+    # stack_images takes a toggle for on unless the host says otherwise.
+    assert toggle is None or defaults[toggle] is True
+
+
+def test_every_image_variable_of_the_roles_is_in_the_table():
+    listed = {entry[0] for entry in IMAGES}
+    for role in ("minio", "seaweedfs", "logging", "monitoring", "sentry"):
+        defaults = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text())
+        assert {v for v in defaults if v.endswith("_image")} <= listed, role
+
+
+def _images(groups, hostvars, host):
+    hostvars = {name: {"inventory_hostname": name, **values} for name, values in hostvars.items()}
+    return [image.split("/")[-1].split(":")[0] for image in stack_images(hostvars, groups, host)]
+
+
+def test_images_of_a_split_site_by_host():
+    groups = {"stack_hosts": ["a", "b", "c"], "stack_monitoring": ["a"], "stack_sentry": ["a"],
+              "stack_logging": ["b"], "stack_s3": ["b"], "stack_services": ["c"]}
+    hostvars = {"a": {}, "b": {"stack_s3_server": "seaweedfs"},
+                "c": {"services_list": [{"name": "gateway", "image": "example/app:1"},
+                                        {"name": "backend", "image": "example/app:1"}, "bad entry"]}}
+    agents = ["node-exporter", "cadvisor", "filebeat"]
+    assert _images(groups, hostvars, "a") == [
+        "filebeat", "prometheus", "alertmanager", "grafana", "node-exporter", "cadvisor",
+        "glitchtip", "postgres", "valkey", "postgres-exporter", "redis_exporter"]
+    assert sorted(_images(groups, hostvars, "b")) == sorted(
+        ["seaweedfs", "elasticsearch", "kibana", "elasticsearch-exporter"] + agents)
+    # Each image once.
+    assert sorted(_images(groups, hostvars, "c")) == sorted(agents + ["app"])
+
+
+def test_images_follow_the_hosts_variables_and_toggles():
+    groups = {"stack_hosts": ["a"], "stack_monitoring": ["a"], "stack_sentry": ["a"], "stack_s3": ["a"]}
+    hostvars = {"a": {"monitoring_cadvisor_enabled": "false", "sentry_backend": "self_hosted",
+                      "monitoring_grafana_image": "mirror.example/grafana:13.2.0"}}
+    found = stack_images({"a": {"inventory_hostname": "a", **hostvars["a"]}}, groups, "a")
+    assert "mirror.example/grafana:13.2.0" in found
+    # MinIO by default on stack_s3; no logging host, no Filebeat; no cAdvisor; the self-hosted
+    # Sentry's installer brings its own.
+    assert _images(groups, hostvars, "a") == ["minio", "prometheus", "alertmanager", "grafana", "node-exporter"]
