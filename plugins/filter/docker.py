@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.microops.stack.plugins.module_utils._docker import (
     daemon_action,
     daemon_errors,
@@ -28,6 +30,39 @@ def docker_archives_to_load(archives, images):
         if any(present.get(tag) != image["identity"]
                for image in archive["images"] for tag in image["tags"])
     ]
+
+
+def docker_bundle(references, images, archives, directory):
+    """One archive per image for hosts without registry access: for each reference, its archive
+    in `directory`, whether it must be written (missing, or holding another identity under the
+    tag), and what the manifest records (reference, tag, image id, repository digest, size).
+
+    `images`: docker_image_info's list for the references (pulled); `archives`: the
+    image_archive lookup's answer for the archives already in `directory`."""
+    by_tag = {}
+    for image in images or []:
+        for tag in image.get("RepoTags") or []:
+            by_tag[tag] = image
+    held = {archive["path"]: {tag: entry["identity"] for entry in archive["images"] for tag in entry["tags"]}
+            for archive in archives or []}
+    plan = []
+    for reference in references:
+        name, dummy, digest = reference.partition("@")
+        tag = sorted(form for form in _reference_forms(name) if "@" not in form)[0]
+        image = by_tag.get(tag)
+        if image is None:
+            raise AnsibleFilterError(f"docker_bundle: {reference} is not on this engine under {tag} (pull it first)")
+        identity = image_identity(image.get("Config"), (image.get("RootFS") or {}).get("Layers"))
+        # One file per image, named after its tag (/ and : as _).
+        path = f"{directory.rstrip('/')}/{tag.replace('/', '_').replace(':', '_')}.tar"
+        repo_digests = [d for d in image.get("RepoDigests") or [] if d.partition("@")[0] == tag.rpartition(":")[0]]
+        if digest and f"{tag.rpartition(':')[0]}@{digest}" not in repo_digests:
+            raise AnsibleFilterError(f"docker_bundle: the image under {tag} is not {reference}'s digest")
+        plan.append({"reference": reference, "tag": tag, "archive": path,
+                     "write": held.get(path, {}).get(tag) != identity,
+                     "id": image.get("Id"), "digest": repo_digests[0].partition("@")[2] if repo_digests else None,
+                     "size": image.get("Size")})
+    return plan
 
 
 def docker_archive_tags(archives):
@@ -91,6 +126,7 @@ class FilterModule:
             "docker_daemon_errors": daemon_errors,
             "docker_archives_to_load": docker_archives_to_load,
             "docker_archive_tags": docker_archive_tags,
+            "docker_bundle": docker_bundle,
             "docker_images_missing": docker_images_missing,
             "docker_networks_stale": docker_networks_stale,
         }

@@ -352,9 +352,13 @@ def _on(value):
     return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "yes", "on", "1", "y")
 
 
-def stack_images(hostvars, groups, host):
+def stack_images(hostvars, groups, host=None):
     """Every image `host` runs in a site run, as its role variables name them (else the roles'
-    defaults), in the order of IMAGES, then its services' (services_list); each once."""
+    defaults), in the order of IMAGES, then its services' (services_list); each once. Without
+    a host, those of every stack host (microops.stack.bundle_images)."""
+    if host is None:
+        every = [image for member in groups.get("stack_hosts") or [] for image in stack_images(hostvars, groups, member)]
+        return list(dict.fromkeys(every))
     host_vars = hostvars[host]
     mine = set(host_vars.get("group_names") or [g for g, members in groups.items() if host in (members or [])])
     images = []

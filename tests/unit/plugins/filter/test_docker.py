@@ -6,6 +6,7 @@ from ansible_collections.microops.stack.plugins.filter.docker import (
     FilterModule,
     docker_archive_tags,
     docker_archives_to_load,
+    docker_bundle,
 )
 from ansible_collections.microops.stack.plugins.module_utils._docker import (
     daemon_action,
@@ -105,6 +106,7 @@ def test_filter_module_exposes_the_filters():
         "docker_daemon_errors": daemon_errors,
         "docker_archives_to_load": docker_archives_to_load,
         "docker_archive_tags": docker_archive_tags,
+        "docker_bundle": docker_bundle,
         "docker_images_missing": docker_images_missing,
         "docker_networks_stale": docker_networks_stale,
     }
@@ -158,3 +160,27 @@ def test_networks_stale(network, found, stale):
 
     state = {network["name"]: found} if found is not None else {}
     assert docker_networks_stale([network], state) == ([network] if stale else [])
+
+
+def test_bundle_writes_an_archive_only_where_it_lacks_the_image_as_the_engine_has_it():
+    from ansible.errors import AnsibleFilterError
+    engine = [dict(inspect(["prom/prometheus:v3.0.0"]), RepoDigests=["prom/prometheus@sha256:feed"], Size=300),
+              dict(inspect(["grafana/grafana:latest"], layers=LAYERS[:1]), Size=200)]
+    held = dict(PROMETHEUS, path="/b/prom_prometheus_v3.0.0.tar")
+    plan = docker_bundle(["prom/prometheus:v3.0.0", "grafana/grafana"], engine, [held], "/b/")
+    assert plan == [
+        {"reference": "prom/prometheus:v3.0.0", "tag": "prom/prometheus:v3.0.0",
+         "archive": "/b/prom_prometheus_v3.0.0.tar", "write": False, "id": "sha256:" + "c" * 64,
+         "digest": "sha256:feed", "size": 300},
+        {"reference": "grafana/grafana", "tag": "grafana/grafana:latest",
+         "archive": "/b/grafana_grafana_latest.tar", "write": True, "id": "sha256:" + "c" * 64,
+         "digest": None, "size": 200}]
+    # Another identity under the tag (a rebuilt image): written again.
+    stale = dict(held, images=[{"tags": ["prom/prometheus:v3.0.0"], "identity": "sha256:old"}])
+    assert docker_bundle(["prom/prometheus:v3.0.0"], engine, [stale], "/b")[0]["write"] is True
+    # Pinned by digest: the engine's image must carry that digest.
+    assert docker_bundle(["prom/prometheus:v3.0.0@sha256:feed"], engine, [], "/b")[0]["tag"] == "prom/prometheus:v3.0.0"
+    with pytest.raises(AnsibleFilterError, match="is not prom/prometheus:v3.0.0@sha256:beef's digest"):
+        docker_bundle(["prom/prometheus:v3.0.0@sha256:beef"], engine, [], "/b")
+    with pytest.raises(AnsibleFilterError, match="valkey/valkey:8 is not on this engine under valkey/valkey:8"):
+        docker_bundle(["valkey/valkey:8"], engine, [], "/b")

@@ -426,3 +426,12 @@ def test_images_follow_the_hosts_variables_and_toggles():
     # MinIO by default on stack_s3; no logging host, no Filebeat; no cAdvisor; the self-hosted
     # Sentry's installer brings its own.
     assert _images(groups, hostvars, "a") == ["minio", "prometheus", "alertmanager", "grafana", "node-exporter"]
+
+
+def test_images_of_the_whole_inventory_each_once():
+    groups = {"stack_hosts": ["a", "b"], "stack_monitoring": ["a"], "stack_services": ["b"]}
+    hostvars = {"a": {"inventory_hostname": "a"},
+                "b": {"inventory_hostname": "b", "services_list": [{"name": "web", "image": "example/web:1"}]}}
+    assert [i.split("/")[-1] for i in stack_images(hostvars, groups)] == [
+        "prometheus:v3.14.0", "alertmanager:v0.34.0", "grafana:13.2.0", "node-exporter:v1.12.1",
+        "cadvisor:0.60.5", "web:1"]
