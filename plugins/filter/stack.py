@@ -87,6 +87,11 @@ SERVICES = {
 # sets them, else the serving role's default, repeated here and checked against it by
 # tests/unit/plugins/filter/test_stack.py): the services role creates its projects in the
 # tracker's organisation and team.
+# Ports stack hosts open to each other that no role reaches as a client (not in SERVICES): the
+# Elasticsearch cluster's transport (roles/logging/tasks/elasticsearch.yml publishes it in a
+# cluster). With SERVICES' ports, the EC2 security group's rules (plugins/filter/aws.py).
+PEER_PORTS = {"elasticsearch_transport": 9300}
+
 # The stack's containers that no other role reaches (so not in SERVICES), by the variable of the
 # role that names them: a user's service may not take their names (plugins/filter/services.py).
 CONTAINERS = {
@@ -245,7 +250,9 @@ def authority(address, port):
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-def _endpoint(host, host_vars, service):
+def server_port(host_vars, service, where=""):
+    """The port other hosts reach `service` on: its port variable in `host_vars`, else its
+    default; a bad value fails naming the variable (after `where`, such as the host)."""
     spec = SERVICES[service]
     raw = host_vars.get(spec["port_var"], spec["port"])
     try:
@@ -253,15 +260,19 @@ def _endpoint(host, host_vars, service):
     except (TypeError, ValueError):
         port = 0
     if not 0 < port < 65536:
-        raise AnsibleFilterError(
-            f"{host}: {spec['port_var']} must be a port number (1-65535), got {raw!r}")
+        raise AnsibleFilterError(f"{where}{spec['port_var']} must be a port number (1-65535), got {raw!r}")
+    return port
+
+
+def _endpoint(host, host_vars, service):
+    port = server_port(host_vars, service, f"{host}: ")
     address = private_address(host_vars)
     return {
         "host": host,
         "address": address,
         "port": port,
         "authority": authority(address, port),
-        "url": f"{spec['scheme']}://{authority(address, port)}",
+        "url": f"{SERVICES[service]['scheme']}://{authority(address, port)}",
     }
 
 
