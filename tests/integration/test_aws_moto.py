@@ -155,6 +155,14 @@ def test_split_layout_from_nothing_checked_listed_idempotent_and_torn_down(tmp_p
 
     rc, output = playbook(env, hosts, "provision_aws.yml")
     assert rc == 0 and "changed=0" in output, output[-3000:]
+    # Check mode on the provisioned stack: only the key pair reports a change, because
+    # amazon.aws.ec2_key compares an imported key only by importing it, which check mode skips.
+    rc, output = playbook(env, hosts, "provision_aws.yml", "--check", "--diff")
+    lines = output.splitlines()
+    changed = [i for i, line in enumerate(lines) if line.startswith("changed:")]
+    assert rc == 0 and len(changed) == 1, output[-3000:]
+    task = [line for line in lines[:changed[0]] if line.startswith("TASK [")][-1]
+    assert task.startswith("TASK [microops.stack.aws : Import the key pair]"), task
 
     # The production inventory's plugin configuration, pointed at the same server.
     config = yaml.safe_load((ROOT / "inventories" / "production" / "aws_ec2.yml").read_text())
