@@ -455,6 +455,25 @@ def services_secret_files(services):
     return sorted(files, key=lambda f: f["path"] != f"{f['service']}/{f['name']}" and f["kind"] == "secret")
 
 
+def services_started(secret_files, state):
+    """For each service with secret files (services_secret_files): {file: where the checksums
+    of the copies it was last started with are recorded, digest: the digest of its copies now,
+    restart: whether they differ}. `state`: host_state's answer for the copies (paths) and the
+    records (read); empty before it is read, when nothing is to be restarted."""
+    paths, content = (state or {}).get("paths") or {}, (state or {}).get("content") or {}
+    started = {}
+    for entry in secret_files:
+        started.setdefault(entry["service"], []).append(entry["run"])
+    answer = {}
+    for service, runs in started.items():
+        record = f"{SERVICES_SECRETS}/run/{service}/.started"
+        sums = ",".join(f"{run}={(paths.get(run) or {}).get('checksum')}" for run in sorted(runs))
+        digest = hashlib.sha256(sums.encode()).hexdigest()
+        answer[service] = {"file": record, "digest": digest,
+                           "restart": bool(paths) and str(content.get(record) or "").strip() != digest}
+    return answer
+
+
 def services_file_sd(services, hostvars, host):
     """Prometheus file_sd target groups of this host's services that declare metrics, labelled
     service, instance (the inventory host) and env; scraped on the host's private address."""
@@ -527,6 +546,7 @@ class FilterModule:
             "services_containers": services_containers,
             "services_secret_files": services_secret_files,
             "services_file_sd": services_file_sd,
+            "services_started": services_started,
             "services_s3_identities": services_s3_identities,
             "services_s3_identities_missing": services_s3_identities_missing,
         }

@@ -345,3 +345,22 @@ def test_a_service_whose_identity_seaweedfs_lacks_is_named():
     credentials = {"access_key": "backend", "secret_key": "rotated-key"}
     rotated = {**BACKEND, "bucket": {**BACKEND["bucket"], "credentials": credentials}}
     assert services_s3_identities_missing([GATEWAY, rotated, MONGODB], written) == ["backend"]
+
+
+def test_a_service_restarts_while_its_copies_differ_from_the_ones_it_started_with():
+    from ansible_collections.microops.stack.plugins.filter.services import services_started
+    files = services_secret_files(SEED)
+    record = "/etc/microops/services/run/backend/.started"
+    # Before the copies are read: nothing to restart.
+    assert services_started(files, {}) == {"backend": {"file": record, "digest": services_started(files, {})[
+        "backend"]["digest"], "restart": False}}
+    runs = [f["run"] for f in files]
+    state = {"paths": {run: {"exists": True, "checksum": "a" * 40} for run in runs}, "content": {record: None}}
+    first = services_started(files, state)["backend"]
+    # No record yet (a service started before records existed, or a run that failed before it).
+    assert first["restart"] is True
+    state["content"][record] = first["digest"] + "\n"
+    assert services_started(files, state)["backend"]["restart"] is False
+    # A rotated copy: another checksum, another digest.
+    state["paths"][runs[0]]["checksum"] = "b" * 40
+    assert services_started(files, state)["backend"]["restart"] is True
