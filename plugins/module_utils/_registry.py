@@ -83,13 +83,27 @@ def _token(challenge, repository, auth, timeout):
     return answer.get("token") or answer.get("access_token"), None
 
 
-def available(reference, config=None, timeout=10):
+def available(reference, config=None, timeout=10, mirrors=()):
     """(True, None) when the registry serves `reference`, else (False, why) in words a person can
-    act on. Network failures raise HttpError (the caller keeps one per registry)."""
+    act on. Network failures raise HttpError (the caller keeps one per registry).
+
+    Docker Hub's images are asked of the engine's `registry-mirrors` first, as dockerd pulls them
+    (a host may reach Docker Hub through a mirror only); the first that serves it answers."""
     registry, repository, ref = parse_reference(reference)
+    if registry == DOCKER_HUB:
+        for mirror in mirrors:
+            try:
+                if _ask(f"{str(mirror).rstrip('/')}/v2/{repository}/manifests/{ref}", registry, repository, ref,
+                        None, timeout)[0]:
+                    return True, None
+            except HttpError:
+                continue
     host = DOCKER_HUB_API if registry == DOCKER_HUB else registry
-    url = f"https://{host}/v2/{repository}/manifests/{ref}"
-    auth = credentials(config, registry)
+    return _ask(f"https://{host}/v2/{repository}/manifests/{ref}", registry, repository, ref,
+                credentials(config, registry), timeout)
+
+
+def _ask(url, registry, repository, ref, auth, timeout):
     headers = {"Accept": ACCEPT}
     status, answer_headers, dummy = exchange("HEAD", url, headers=headers, timeout=timeout)
     if status == 401:

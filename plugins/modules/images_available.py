@@ -38,6 +38,12 @@ options:
     description: The Docker client configuration with the host's registry credentials (its C(auths)).
     type: path
     default: /root/.docker/config.json
+  daemon_config:
+    description:
+      - The engine's configuration. Docker Hub's images are asked of its C(registry-mirrors) first, as the
+        engine pulls them.
+    type: path
+    default: /etc/docker/daemon.json
   timeout:
     description: Seconds to wait for each registry answer. A registry that does not answer is asked once per run.
     type: int
@@ -135,6 +141,7 @@ def main():
             "archived": {"type": "list", "elements": "str", "default": []},
             "registry": {"type": "bool", "default": True},
             "docker_config": {"type": "path", "default": "/root/.docker/config.json"},
+            "daemon_config": {"type": "path", "default": "/etc/docker/daemon.json"},
             "timeout": {"type": "int", "default": 10},
         },
         supports_check_mode=True,
@@ -145,6 +152,7 @@ def main():
         docker = None
     archived = set(module.params["archived"])
     config = _config(module.params["docker_config"])
+    mirrors = _config(module.params["daemon_config"]).get("registry-mirrors") or []
     unreachable = {}
     found = []
     for image in dict.fromkeys(module.params["images"]):
@@ -161,7 +169,7 @@ def main():
                 entry["reason"] = unreachable[registry]
             else:
                 try:
-                    ok, why = available(image, config, module.params["timeout"])
+                    ok, why = available(image, config, module.params["timeout"], mirrors)
                 except HttpError as exc:
                     ok, why = False, f"{registry} cannot be reached from this host ({exc.message})"
                     unreachable[registry] = why

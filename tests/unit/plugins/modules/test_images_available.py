@@ -123,3 +123,26 @@ def test_without_the_registry_what_is_not_on_the_host_or_archived_is_missing(cap
     assert result["missing"] == [{"image": "prom/prometheus:v3.14.0", "source": "missing",
                                   "reason": "not on the host and in no archive"}]
     assert not fake.requests
+
+
+def test_docker_hub_images_are_asked_of_the_engines_mirrors_first():
+    fake = FakeRegistries(unreachable={"registry-1.docker.io", "dead-mirror.example", "quay.io"})
+    mirrored = {"library/postgres/manifests/17.6-trixie"}
+
+    def with_mirror(method, url, data=None, headers=None, **options):
+        if url.startswith("https://mirror.example/"):
+            fake.requests.append((method, url, None))
+            return (200 if url.split("/v2/", 1)[1] in mirrored else 404), {}, b""
+        return fake(method, url, data, headers, **options)
+
+    mirrors = ["https://dead-mirror.example", "https://mirror.example/"]
+    with mock.patch.object(_registry, "exchange", with_mirror):
+        assert _registry.available("postgres:17.6-trixie", mirrors=mirrors) == (True, None)
+        # Not on the mirror: Docker Hub itself, here unreachable.
+        with pytest.raises(HttpError):
+            _registry.available("postgres:18", mirrors=mirrors)
+        # Other registries never go through a mirror.
+        fake.requests.clear()
+        with pytest.raises(HttpError):
+            _registry.available("quay.io/a/b:1", mirrors=["https://mirror.example"])
+        assert [url for dummy, url, dummy in fake.requests] == ["https://quay.io/v2/a/b/manifests/1"]
