@@ -10,6 +10,7 @@ from ansible_collections.microops.stack.plugins.module_utils._docker import (
     daemon_action,
     daemon_errors,
     image_identity,
+    tagged,
 )
 
 
@@ -47,8 +48,8 @@ def docker_bundle(references, images, archives, directory):
             for archive in archives or []}
     plan = []
     for reference in references:
-        name, dummy, digest = reference.partition("@")
-        tag = sorted(form for form in _reference_forms(name) if "@" not in form)[0]
+        digest = reference.partition("@")[2]
+        tag = tagged(reference)
         image = by_tag.get(tag)
         if image is None:
             raise AnsibleFilterError(f"docker_bundle: {reference} is not on this engine under {tag} (pull it first)")
@@ -74,12 +75,10 @@ def docker_archive_tags(archives):
 def _reference_forms(reference):
     """The forms under which Docker lists an image pulled as `reference`: name:tag in RepoTags,
     name@digest in RepoDigests (a reference may carry both: name:tag@digest)."""
-    name, dummy, digest = reference.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    tagged = name if ":" in last else name + ":latest"
-    forms = {tagged}
+    digest = reference.partition("@")[2]
+    forms = {tagged(reference)}
     if digest:
-        forms.add(f"{tagged.rsplit(':', 1)[0]}@{digest}")
+        forms.add(f"{tagged(reference).rsplit(':', 1)[0]}@{digest}")
     return forms
 
 

@@ -116,13 +116,11 @@ def services_errors(services, hostvars, groups, host):
     # The S3 identities of the services on the other hosts (one identity store for all of them):
     # {access_key: service}. A service of the same name elsewhere is the same identity.
     access_keys = {}
-    for other in groups.get("stack_services") or []:
-        if other != host:
-            for service in hostvars[other].get("services_list") or []:
-                bucket = service.get("bucket") if isinstance(service, dict) else None
-                credentials = bucket.get("credentials") if isinstance(bucket, dict) else None
-                if isinstance(credentials, dict) and credentials.get("access_key"):
-                    access_keys.setdefault(str(credentials["access_key"]).strip(), service.get("name"))
+    for other in [h for h in groups.get("stack_services") or [] if h != host]:
+        for service in hostvars[other].get("services_list") or []:
+            identity = _s3_identity(service)
+            if identity and identity["credentials"][0]["accessKey"]:
+                access_keys.setdefault(identity["credentials"][0]["accessKey"], service.get("name"))
     # Every public port of the list, whatever its order: a metrics port is checked against all.
     all_public = {}
     for service in services:
@@ -533,9 +531,9 @@ def services_s3_identities_missing(services, identities):
             identities = json.loads(identities or "{}")
         except ValueError:
             identities = {}
-    present = (identities or {}).get("identities") or [] if isinstance(identities, dict) else []
-    return [service["name"] for service in services if _s3_identity(service)
-            and _s3_identity(service) not in present]
+    present = identities.get("identities") or [] if isinstance(identities, dict) else []
+    wanted = [(service["name"], _s3_identity(service)) for service in services]
+    return [name for name, identity in wanted if identity and identity not in present]
 
 
 class FilterModule:

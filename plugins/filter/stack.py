@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 # The stack's groups. Prefixed so they never collide with a user's own.
 STACK_GROUPS = (
@@ -83,10 +84,6 @@ SERVICES = {
                "port_var": "docker_metrics_port", "port": 9323, "scheme": "http"},
 }
 
-# Settings of one role that another reads from the serving host's variables (as the inventory
-# sets them, else the serving role's default, repeated here and checked against it by
-# tests/unit/plugins/filter/test_stack.py): the services role creates its projects in the
-# tracker's organisation and team.
 # Ports stack hosts open to each other that no role reaches as a client (not in SERVICES): the
 # Elasticsearch cluster's transport (roles/logging/tasks/elasticsearch.yml publishes it in a
 # cluster). With SERVICES' ports, the EC2 security group's rules (plugins/filter/aws.py).
@@ -101,6 +98,10 @@ CONTAINERS = {
     "_sentry_worker_container": "glitchtip-worker",
 }
 
+# Settings of one role that another reads from the serving host's variables (as the inventory
+# sets them, else the serving role's default, repeated here and checked against it by
+# tests/unit/plugins/filter/test_stack.py): the services role creates its projects in the
+# tracker's organisation and team.
 SETTINGS = {
     "sentry_backend": {"group": "stack_sentry", "default": "glitchtip"},
     "sentry_organization": {"group": "stack_sentry", "default": "microops"},
@@ -358,11 +359,6 @@ def stack_setting(hostvars, groups, name, host=None):
     return hostvars[hosts[0]].get(name, SETTINGS[name]["default"])
 
 
-def _on(value):
-    """A role's on/off variable as Ansible reads it (true, yes, on, 1; a string from -e too)."""
-    return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "yes", "on", "1", "y")
-
-
 def stack_images(hostvars, groups, host=None):
     """Every image `host` runs in a site run, as its role variables name them (else the roles'
     defaults), in the order of IMAGES, then its services' (services_list); each once. Without
@@ -386,7 +382,8 @@ def stack_images(hostvars, groups, host=None):
             runs = "stack_hosts" in mine and bool(groups.get("stack_logging"))
         else:
             runs = where in mine
-        if runs and (toggle is None or _on(host_vars.get(toggle, True))):
+        # A switch as Ansible reads it (yes, on, 1, and a string from -e too).
+        if runs and (toggle is None or boolean(host_vars.get(toggle, True), strict=False)):
             images.append(str(host_vars.get(variable, default)))
     if "stack_services" in mine:
         images += [str(s["image"]) for s in host_vars.get("services_list") or []

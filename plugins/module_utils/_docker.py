@@ -132,3 +132,10 @@ def image_identity(config, diff_ids):
         subset[key] = sorted(config.get(key) or {})
     document = json.dumps({"config": subset, "layers": list(diff_ids or [])}, sort_keys=True)
     return "sha256:" + hashlib.sha256(document.encode()).hexdigest()
+
+
+def tagged(reference):
+    """The name:tag form under which Docker lists an image pulled as `reference` (RepoTags):
+    without its digest, with :latest when it has no tag."""
+    name = str(reference).partition("@")[0]
+    return name if ":" in name.rsplit("/", 1)[-1] else name + ":latest"

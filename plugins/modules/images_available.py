@@ -108,6 +108,7 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.microops.stack.plugins.module_utils._docker import tagged
 from ansible_collections.microops.stack.plugins.module_utils._registry import HttpError, available, parse_reference
 
 
@@ -119,11 +120,8 @@ def _present(module, docker, image):
 
 
 def _archived(image, archived):
-    name, dummy, digest = image.partition("@")
-    if digest:
-        return False
-    tagged = name if ":" in name.rsplit("/", 1)[-1] else name + ":latest"
-    return tagged in archived
+    # Pinned by digest: a loaded archive cannot prove it.
+    return "@" not in image and tagged(image) in archived
 
 
 def _config(path):
