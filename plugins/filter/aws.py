@@ -7,10 +7,10 @@ Documentation: the .yml files of the same names beside this file."""
 
 from __future__ import annotations
 
-from ansible_collections.microops.stack.plugins.filter.stack import PEER_PORTS, SERVICES, server_port
+from ansible_collections.microops.stack.plugins.filter.stack import EDGE_PORTS, PEER_PORTS, SERVICES, server_port
 
 # The names `microops:groups` takes (inventories/production/aws_ec2.yml maps them to stack_*).
-GROUP_TAGS = ("s3", "monitoring", "logging", "sentry", "services")
+GROUP_TAGS = ("s3", "monitoring", "logging", "sentry", "services", "edge")
 
 
 def aws_stack_ports(host_vars):
@@ -38,6 +38,17 @@ def aws_public_rules(public_ports):
     """The public security group's rules: each public port from anywhere, IPv4 and IPv6."""
     return [{"proto": "tcp", "ports": [int(port)], "cidr_ip": "0.0.0.0/0", "cidr_ipv6": "::/0",
              "rule_desc": f"public port {int(port)}"} for port in sorted({int(p) for p in public_ports})]
+
+
+def aws_public_ports(instances, public_ports):
+    """What the public security group opens and which instances it is attached to, as
+    {ports, group}: with an edge instance in the layout, the edge proxy's ports (80, 443) on the
+    edge instances only (the public services then publish on private addresses); else
+    `public_ports` (aws_public_ports) on the services instances."""
+    edge = any("edge" in (i.get("groups") or []) for i in instances if isinstance(i, dict))
+    if edge:
+        return {"ports": sorted(EDGE_PORTS), "group": "edge"}
+    return {"ports": sorted({int(p) for p in public_ports}), "group": "services"}
 
 
 def aws_layout_errors(instances, groups_tags=GROUP_TAGS):
@@ -80,6 +91,7 @@ class FilterModule:
             "aws_stack_ports": aws_stack_ports,
             "aws_security_rules": aws_security_rules,
             "aws_public_rules": aws_public_rules,
+            "aws_public_ports": aws_public_ports,
             "aws_layout_errors": aws_layout_errors,
             "aws_instance_line": aws_instance_line,
         }

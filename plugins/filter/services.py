@@ -16,7 +16,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.microops.stack.plugins.module_utils._s3 import bucket_name_error
 from ansible_collections.microops.stack.plugins.filter.filebeat import DEFAULTS as FILEBEAT_DEFAULTS
 from ansible_collections.microops.stack.plugins.filter.stack import (
-    CONTAINERS, NETWORKS, S3_SERVER_DEFAULT, SECRETS_DIR, SERVICES, private_address, stack_s3, stack_setting)
+    CONTAINERS, EDGE_PORTS, NETWORKS, S3_SERVER_DEFAULT, SECRETS_DIR, SERVICES, private_address, stack_s3)
 
 # Docker's container names ([a-zA-Z0-9][a-zA-Z0-9_.-]+, daemon/names.go), kept to lower case so a
 # name is also a valid DNS alias, Sentry slug and Prometheus label value.
@@ -68,16 +68,18 @@ def _stack_ports(hostvars, groups, host):
     """{port: server} of the stack's servers that publish on this host (whatever the address:
     a service on 0.0.0.0 would collide with any of them)."""
     taken = {}
+    s3_server = hostvars[host].get("stack_s3_server", S3_SERVER_DEFAULT)
     for server, spec in SERVICES.items():
+        # Of the S3 servers' entries (minio, minio_console, seaweedfs, ...), the one that runs.
+        if spec["group"] == "stack_s3" and not server.startswith(s3_server):
+            continue
         if host in (groups.get(spec["group"]) or []):
             port = _port(hostvars[host].get(spec["port_var"], spec["port"]))
             if port:
                 taken.setdefault(port, server)
-    if host in (groups.get("stack_s3") or []) and hostvars[host].get("stack_s3_server", S3_SERVER_DEFAULT) == "minio":
-        # MinIO's console, whatever the address it is bound to.
-        console = _port(stack_setting(hostvars, groups, "minio_console_port", host))
-        if console:
-            taken.setdefault(console, "minio console")
+    if host in (groups.get("stack_edge") or []):
+        for port, name in EDGE_PORTS.items():
+            taken.setdefault(port, name)
     return taken
 
 
@@ -393,7 +395,10 @@ def services_containers(services, hostvars, groups, host, dsns=None):
                                "target": f"{SECRETS_MOUNT}/{AWS_CREDENTIALS}", "read_only": True})
         ports = []
         if service.get("public"):
-            ports.append(f"0.0.0.0:{service.get('public_port', service['port'])}:{service['port']}")
+            # Behind an edge proxy (group stack_edge), on the private address only: the proxy is
+            # the front door (the one on this host reaches the container on the frontend network).
+            bind = address if groups.get("stack_edge") else "0.0.0.0"
+            ports.append(f"{bind}:{service.get('public_port', service['port'])}:{service['port']}")
         metrics = service.get("metrics")
         if metrics and not (service.get("public") and int(metrics["port"]) == int(service["port"])):
             ports.append(f"{address}:{metrics['port']}:{metrics['port']}")

@@ -19,6 +19,7 @@ STACK_GROUPS = (
     "stack_logging",
     "stack_sentry",
     "stack_services",
+    "stack_edge",
 )
 
 # The wiring facts two or more roles share, in one place (docs/architecture.md, "Wiring"): the
@@ -47,6 +48,9 @@ SERVICES = {
               "port_var": "minio_api_port", "port": 9000, "scheme": "http", "secrets": "minio"},
     "seaweedfs": {"group": "stack_s3", "container": "seaweedfs", "container_port": 8333,
                   "port_var": "seaweedfs_s3_port", "port": 8333, "scheme": "http", "secrets": "seaweedfs"},
+    # MinIO's console, an ops UI (ui_bind_address).
+    "minio_console": {"group": "stack_s3", "container": "minio", "container_port": 9001,
+                      "port_var": "minio_console_port", "port": 9001, "scheme": "http"},
     "seaweedfs_metrics": {"group": "stack_s3", "container": "seaweedfs", "container_port": 9327,
                           "port_var": "seaweedfs_metrics_port", "port": 9327, "scheme": "http"},
     "prometheus": {"group": "stack_monitoring", "container": "prometheus", "container_port": 9090,
@@ -59,7 +63,8 @@ SERVICES = {
     "elasticsearch": {"group": "stack_logging", "container": "elasticsearch", "container_port": 9200,
                       "port_var": "logging_elasticsearch_port", "port": 9200, "scheme": "https",
                       "secrets": "logging"},
-    # Kibana is an ops UI: the logging host's loopback only (its port is for the edge proxy).
+    # Kibana is an ops UI: the logging host's loopback, or its private address for an edge proxy
+    # on another host (ui_bind_address).
     "kibana": {"group": "stack_logging", "container": "kibana", "container_port": 5601,
                "port_var": "logging_kibana_port", "port": 5601, "scheme": "http"},
     "elasticsearch_exporter": {"group": "stack_logging", "container": "elasticsearch-exporter",
@@ -79,6 +84,10 @@ SERVICES = {
                       "port_var": "monitoring_node_exporter_port", "port": 9100, "scheme": "http"},
     "cadvisor": {"group": "stack_hosts", "container": "cadvisor", "container_port": 8080,
                  "port_var": "monitoring_cadvisor_port", "port": 8080, "scheme": "http"},
+    # The edge proxy's Prometheus metrics (Caddy's metrics handler on a port of its own: its
+    # admin API, which also serves them, stays on the container's loopback).
+    "edge_metrics": {"group": "stack_edge", "container": "edge", "container_port": 2020,
+                     "port_var": "edge_metrics_port", "port": 2020, "scheme": "http"},
     # The engine's own metrics (dockerd's metrics-addr): no container.
     "docker": {"group": "stack_hosts", "container": None, "container_port": None,
                "port_var": "docker_metrics_port", "port": 9323, "scheme": "http"},
@@ -88,6 +97,24 @@ SERVICES = {
 # Elasticsearch cluster's transport (roles/logging/tasks/elasticsearch.yml publishes it in a
 # cluster). With SERVICES' ports, the EC2 security group's rules (plugins/filter/aws.py).
 PEER_PORTS = {"elasticsearch_transport": 9300}
+
+# What the edge proxy (role edge) publishes on every address of its hosts: HTTP (redirects and
+# ACME's HTTP challenge) and HTTPS. Nothing else of the stack's listens on 0.0.0.0 there.
+EDGE_PORTS = {80: "edge (HTTP)", 443: "edge (HTTPS)"}
+
+# The operations UIs, by the name the edge proxy routes each under (<name>.<edge_ops_domain>):
+# the server (SERVICES) behind it, the variable that chooses the address its port is published
+# on (None: the host's private address, always), and whether it has a login of its own (without
+# one, the edge always asks for a password). Served by the first host of the server's group.
+OPS_UIS = {
+    "grafana": {"service": "grafana", "bind_var": "monitoring_bind_address", "login": True},
+    "prometheus": {"service": "prometheus", "bind_var": "monitoring_bind_address", "login": False},
+    "alertmanager": {"service": "alertmanager", "bind_var": "monitoring_bind_address", "login": False},
+    "kibana": {"service": "kibana", "bind_var": "logging_kibana_bind_address", "login": True},
+    "errors": {"service": "sentry", "bind_var": None, "login": True},
+    "minio": {"service": "minio_console", "bind_var": "minio_console_bind_address", "login": True},
+}
+LOOPBACK = "127.0.0.1"
 
 # The stack's containers that no other role reaches (so not in SERVICES), by the variable of the
 # role that names them: a user's service may not take their names (plugins/filter/services.py).
@@ -108,11 +135,8 @@ SETTINGS = {
     "sentry_team": {"group": "stack_sentry", "default": "ops"},
     # The services role writes its Prometheus targets into each monitoring host's file_sd.
     "monitoring_config_dir": {"group": "stack_monitoring", "default": "/opt/microops/monitoring"},
-    # Where the ops UIs listen and who logs in: the site's summary (stack_summary).
-    "monitoring_bind_address": {"group": "stack_monitoring", "default": "127.0.0.1"},
+    # Who logs in to the ops UIs: the site's summary (stack_summary).
     "monitoring_grafana_admin_user": {"group": "stack_monitoring", "default": "admin"},
-    "minio_console_port": {"group": "stack_s3", "default": 9001},
-    "minio_console_bind_address": {"group": "stack_s3", "default": "127.0.0.1"},
     "sentry_admin_email": {"group": "stack_sentry", "default": "admin@microops.local"},
 }
 
@@ -143,10 +167,12 @@ IMAGES = (
     ("sentry_postgres_exporter_image", "quay.io/prometheuscommunity/postgres-exporter:v0.17.1", "glitchtip",
      "sentry_exporters_enabled"),
     ("sentry_valkey_exporter_image", "oliver006/redis_exporter:v1.69.0", "glitchtip", "sentry_exporters_enabled"),
+    ("edge_image", "caddy:2.11.7", "stack_edge", None),
 )
 # The group of each role's images, by the variable's prefix.
 IMAGE_GROUPS = {"minio": "stack_s3", "seaweedfs": "stack_s3", "logging": "stack_logging",
-                "monitoring": "stack_monitoring", "sentry": "stack_sentry"}
+                "monitoring": "stack_monitoring", "sentry": "stack_sentry",
+                "edge": "stack_edge"}
 
 # Who fulfils the S3 contract (stack_s3_server, site-wide): a server the stack runs on the
 # stack_s3 host(s), or an external S3 given by stack_s3_endpoint.
@@ -359,6 +385,35 @@ def stack_setting(hostvars, groups, name, host=None):
     return hostvars[hosts[0]].get(name, SETTINGS[name]["default"])
 
 
+def ops_ui_host(hostvars, groups, ui):
+    """The host that serves the ops UI `ui` (OPS_UIS), or None when the inventory runs none: the
+    MinIO console only where MinIO is the S3 server, the tracker only with GlitchTip (the
+    self-hosted Sentry publishes its own port), Kibana unless logging_kibana_enabled is off."""
+    hosts = groups.get(SERVICES[OPS_UIS[ui]["service"]]["group"]) or []
+    if not hosts:
+        return None
+    host_vars = hostvars[hosts[0]]
+    runs = {
+        "minio": host_vars.get("stack_s3_server", S3_SERVER_DEFAULT) == "minio",
+        "errors": host_vars.get("sentry_backend", SETTINGS["sentry_backend"]["default"]) == "glitchtip",
+        "kibana": boolean(host_vars.get("logging_kibana_enabled", True), strict=False),
+    }.get(ui, True)
+    return hosts[0] if runs else None
+
+
+def ui_bind_address(hostvars, groups, host, variable):
+    """The address the ops UIs of `host` publish their ports on: `variable` as the inventory sets
+    it; else the host's private address when an edge host other than this one routes the ops UIs
+    (edge_ops_domain), so that it reaches them; else loopback (an SSH tunnel reaches them)."""
+    value = hostvars[host].get(variable)
+    if value:
+        return str(value)
+    for edge in groups.get("stack_edge") or []:
+        if edge != host and hostvars[edge].get("edge_ops_domain"):
+            return private_address(hostvars[host], brackets=True)
+    return LOOPBACK
+
+
 def stack_images(hostvars, groups, host=None):
     """Every image `host` runs in a site run, as its role variables name them (else the roles'
     defaults), in the order of IMAGES, then its services' (services_list); each once. Without
@@ -439,7 +494,7 @@ def _summary_entries(hostvars, groups):
 
     entries = []
     for host in groups.get("stack_monitoring") or []:
-        bind = setting("monitoring_bind_address", host)
+        bind = ui_bind_address(hostvars, groups, host, "monitoring_bind_address")
         for server, user, password in (
                 ("grafana", setting("monitoring_grafana_admin_user", host), f"{SECRETS_DIR}/grafana/admin_password"),
                 ("prometheus", None, None), ("alertmanager", None, None)):
@@ -448,7 +503,9 @@ def _summary_entries(hostvars, groups):
                                           password_file=password))
     for host in (groups.get("stack_logging") or [])[:1]:
         port = int(hostvars[host].get(SERVICES["kibana"]["port_var"], SERVICES["kibana"]["port"]))
-        entries.append(_summary_entry(hostvars, "Kibana", host, "127.0.0.1", port, user="elastic",
+        entries.append(_summary_entry(hostvars, "Kibana", host,
+                                      ui_bind_address(hostvars, groups, host, "logging_kibana_bind_address"),
+                                      port, user="elastic",
                                       password_file=f"{SECRETS_DIR}/logging/elastic_password"))
     for host in (groups.get("stack_sentry") or [])[:1]:
         if setting("sentry_backend", host) == "self_hosted":
@@ -468,16 +525,26 @@ def _summary_entries(hostvars, groups):
         files = [f"{SECRETS_DIR}/{SERVICES[server]['secrets']}/{f}" for f in S3_CREDENTIAL_FILES[server]]
         if server == "minio":
             entries.append(_summary_entry(
-                hostvars, "MinIO console", host, setting("minio_console_bind_address", host),
-                int(setting("minio_console_port", host)), user=f"(in {files[0]})", password_file=files[1]))
+                hostvars, "MinIO console", host, ui_bind_address(hostvars, groups, host, "minio_console_bind_address"),
+                server_port(hostvars[host], "minio_console"), user=f"(in {files[0]})", password_file=files[1]))
         endpoint = _endpoint(host, hostvars[host], server)
         entries.append(_summary_entry(hostvars, f"S3 API ({server})", host, endpoint["address"], endpoint["port"],
                                       user=f"(access key in {files[0]})", password_file=files[1]))
-    for host in groups.get("stack_services") or []:
+    # Behind an edge proxy, public services publish on the private address only (services role).
+    for host in groups.get("stack_services") or [] if not groups.get("stack_edge") else []:
         for service in hostvars[host].get("services_list") or []:
             if isinstance(service, dict) and service.get("public") is True:
                 port = int(service.get("public_port", service.get("port")))
                 entries.append(_summary_entry(hostvars, f"Service {service.get('name')}", host, "0.0.0.0", port))
+    # pylint: disable-next=import-outside-toplevel,cyclic-import
+    from ansible_collections.microops.stack.plugins.filter.edge import edge_login, edge_routes
+    for host in groups.get("stack_edge") or []:
+        login = edge_login(hostvars[host])
+        for route in edge_routes(hostvars, groups, host):
+            entries.append({"name": f"{route['title']} through the edge proxy", "host": host,
+                            "url": f"https://{route['site']}", "tunnel": None,
+                            "user": login["user"] if route["auth"] else None,
+                            "password_file": login["password_file"] if route["auth"] else None})
     return entries
 
 
@@ -496,4 +563,5 @@ class FilterModule:
             "stack_s3_credentials": stack_s3_credentials,
             "stack_setting": stack_setting,
             "stack_summary": stack_summary,
+            "ui_bind_address": ui_bind_address,
         }

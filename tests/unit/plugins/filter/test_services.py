@@ -326,7 +326,7 @@ def test_the_minio_console_port_is_taken_on_the_s3_host():
     public = {**GATEWAY, "depends_on": [], "port": 9001}
     minio = {**HOSTVARS, "b": {**HOSTVARS["b"], "stack_s3_server": "minio"}}
     assert errors([public], host="b", hostvars=minio, groups=groups) == [
-        "service gateway: public_port 9001 is the port of the stack's minio console on this host"]
+        "service gateway: public_port 9001 is the port of the stack's minio_console on this host"]
     # SeaweedFS has no console there.
     assert errors([public], host="b", groups=groups) == []
 

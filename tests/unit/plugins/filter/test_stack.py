@@ -317,7 +317,7 @@ def test_object_storage_servers_share_the_stack_s3_group():
     assert stack_wiring("seaweedfs")["port_var"] == "seaweedfs_s3_port"
     assert stack_group_errors({"stack_hosts": ["a"], "stack_minio": ["a"]}) == [
         "group stack_minio is not a stack group (expected one of stack_hosts, stack_s3, stack_monitoring, "
-        "stack_logging, stack_sentry, stack_services)"]
+        "stack_logging, stack_sentry, stack_services, stack_edge)"]
 
 
 def test_s3_credentials_of_a_server_the_stack_runs_are_the_files_read_on_its_host_trimmed():
