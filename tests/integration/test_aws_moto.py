@@ -29,7 +29,7 @@ ADMIN = "198.51.100.0/24"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0n4QnQK7+XyC1g+Qw4N0M7S3hFf6dI9v2Yz8y6A7B test@example"
 LAYOUT = [{"name": "ops", "groups": ["monitoring", "sentry"]},
           {"name": "data", "groups": ["logging", "s3"]},
-          {"name": "app", "groups": ["services"], "instance_type": "t3.medium"}]
+          {"name": "app", "groups": ["services", "edge"], "instance_type": "t3.medium"}]
 
 
 @pytest.fixture(scope="module")
@@ -132,10 +132,12 @@ def test_split_layout_from_nothing_checked_listed_idempotent_and_torn_down(tmp_p
     assert rules == expected
     assert {9090, 9200, 9300, 8000, 8333, 9100}.issubset(aws_stack_ports({}))
     public = groups["microops-public"]["IpPermissions"]
-    assert [(p["FromPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in public] == [(5921, ["0.0.0.0/0"])]
+    # With an edge instance: the proxy's 80 and 443, not the services' own ports (aws_public_ports).
+    assert sorted((p["FromPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in public) == [
+        (80, ["0.0.0.0/0"]), (443, ["0.0.0.0/0"])]
     open_to_all = [p["FromPort"] for g in groups.values() for p in g["IpPermissions"]
                    if any(r["CidrIp"] == "0.0.0.0/0" for r in p.get("IpRanges", []))]
-    assert open_to_all == [5921]
+    assert sorted(open_to_all) == [80, 443]
     assert [k["KeyName"] for k in tagged(client, "keys")] == ["microops"]
 
     instances = {next(t["Value"] for t in i["Tags"] if t["Key"] == "Name"): i for i in tagged(client, "instances")}
@@ -173,7 +175,7 @@ def test_split_layout_from_nothing_checked_listed_idempotent_and_torn_down(tmp_p
     found = json.loads(listed.stdout)
     assert {g: sorted(found[g]["hosts"]) for g in found if g.startswith("stack_")} == {
         "stack_hosts": ["app", "data", "ops"], "stack_logging": ["data"], "stack_monitoring": ["ops"],
-        "stack_s3": ["data"], "stack_sentry": ["ops"], "stack_services": ["app"]}
+        "stack_s3": ["data"], "stack_sentry": ["ops"], "stack_services": ["app"], "stack_edge": ["app"]}
     # ansible-inventory marks values it read from the API as unsafe ({"__ansible_unsafe": ...}).
     addresses = {host: values["stack_private_address"].get("__ansible_unsafe")
                  for host, values in found["_meta"]["hostvars"].items()}
