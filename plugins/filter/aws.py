@@ -24,11 +24,15 @@ def aws_stack_ports(host_vars):
     return dict(sorted(ports.items()))
 
 
-def aws_security_rules(host_vars, group_name, admin_cidr):
+def aws_security_rules(host_vars, group_name, admin_cidr, behind_edge=()):
     """The stack security group's ingress rules (amazon.aws.ec2_security_group): SSH from the
-    admin CIDR only; every stack port from members of the group itself, nothing else."""
+    admin CIDR only; every stack port from members of the group itself, and the public services'
+    ports `behind_edge` (the edge proxy's upstreams on other instances), nothing else."""
     rules = [{"proto": "tcp", "ports": [22], "cidr_ip": admin_cidr, "rule_desc": "SSH from the admins"}]
-    for port, servers in aws_stack_ports(host_vars).items():
+    ports = aws_stack_ports(host_vars)
+    for port in behind_edge:
+        ports.setdefault(int(port), []).append("public service behind the edge")
+    for port, servers in sorted(ports.items()):
         rules.append({"proto": "tcp", "ports": [port], "group_name": group_name,
                       "rule_desc": f"{', '.join(servers)} from stack hosts"})
     return rules
@@ -42,13 +46,15 @@ def aws_public_rules(public_ports):
 
 def aws_public_ports(instances, public_ports):
     """What the public security group opens and which instances it is attached to, as
-    {ports, group}: with an edge instance in the layout, the edge proxy's ports (80, 443) on the
-    edge instances only (the public services then publish on private addresses); else
-    `public_ports` (aws_public_ports) on the services instances."""
+    {ports, group, behind_edge}: with an edge instance in the layout, the edge proxy's ports (80,
+    443) on the edge instances only, and `public_ports` (aws_public_ports) as behind_edge: the
+    public services publish them on private addresses, for the proxy (opened between stack
+    instances only); else `public_ports` on the services instances."""
     edge = any("edge" in (i.get("groups") or []) for i in instances if isinstance(i, dict))
+    ports = sorted({int(p) for p in public_ports})
     if edge:
-        return {"ports": sorted(EDGE_PORTS), "group": "edge"}
-    return {"ports": sorted({int(p) for p in public_ports}), "group": "services"}
+        return {"ports": sorted(EDGE_PORTS), "group": "edge", "behind_edge": ports}
+    return {"ports": ports, "group": "services", "behind_edge": []}
 
 
 def aws_layout_errors(instances, groups_tags=GROUP_TAGS):

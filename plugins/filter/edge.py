@@ -14,7 +14,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.microops.stack.plugins.filter.stack import (
-    LOOPBACK, OPS_UIS, SECRETS_DIR, SERVICES, ops_ui_host, private_address, server_port, ui_bind_address)
+    LOOPBACK, OPS_UIS, SECRETS_DIR, SERVICES, edge_ops_uis, ops_ui_host, private_address, server_port,
+    ui_bind_address)
 
 # A host name as DNS and the CA/B Forum take it for a certificate: labels of letters, digits and
 # hyphens, at least two of them (an ACME CA refuses a bare name such as "localhost").
@@ -86,8 +87,7 @@ def edge_routes(hostvars, groups, host):
                        "upstreams": upstreams, "default_auth": False})
     domain = str(host_vars.get("edge_ops_domain") or "")
     if domain:
-        wanted = host_vars.get("edge_ops_uis") or list(OPS_UIS)
-        for ui in [u for u in OPS_UIS if u in wanted]:
+        for ui in edge_ops_uis(host_vars):
             where = ops_ui_host(hostvars, groups, ui)
             if where is None:
                 continue
@@ -96,7 +96,7 @@ def edge_routes(hostvars, groups, host):
                            "default_auth": ops_auth or not OPS_UIS[ui]["login"]})
     for route in routes:
         extra = options.get(route["site"]) or {}
-        route["auth"] = boolean(extra.get("auth", route.pop("default_auth")), strict=False)
+        route["auth"] = boolean(extra.get("auth", route.pop("default_auth")), strict=True)
         route["allow"] = [str(cidr) for cidr in extra.get("allow") or []]
         route["client_ca"] = bool(extra.get("client_ca"))
         route["directives"] = [str(line) for line in extra.get("directives") or []]
@@ -116,14 +116,18 @@ def edge_errors(hostvars, groups, host):
     if tls == "acme" and env == "production" and not email:
         errors.append("edge_acme_email is required in production with edge_tls acme: the ACME CA's contact "
                       "for expiry and revocation notices")
-    if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+    # No braces, quotes or blanks: the Caddyfile would read them as placeholders or tokens.
+    if email and not re.match(r"^[^@\s{}\"']+@[^@\s{}\"']+\.[^@\s{}\"']+$", email):
         errors.append(f"edge_acme_email must be an e-mail address, got {email!r}")
     if tls == "internal" and env == "production":
         errors.append("edge_tls internal is for local and development: browsers do not trust its CA; use acme "
                       "or files in production")
     ca = str(host_vars.get("edge_acme_ca") or "")
-    if ca and not ca.startswith("https://"):
+    if ca and not re.match(r"^https://[^\s{}\"']+$", ca):
         errors.append(f"edge_acme_ca must be an ACME directory URL (https://...), got {ca!r}")
+    if len(groups.get("stack_edge") or []) > 1:
+        errors.append(f"stack_edge has {len(groups['stack_edge'])} hosts: run one edge host (each would keep its own "
+                      "certificates and ACME challenges, which a name resolving to several hosts fails)")
     sites = host_vars.get("edge_hosts") or {}
     if not isinstance(sites, dict):
         return errors + [f"edge_hosts must be a mapping of host name to public service, got {type(sites).__name__}"]
@@ -137,23 +141,40 @@ def edge_errors(hostvars, groups, host):
     uis = host_vars.get("edge_ops_uis")
     if uis is not None and (not isinstance(uis, list) or set(map(str, uis)) - set(OPS_UIS)):
         errors.append(f"edge_ops_uis must be a list of {', '.join(OPS_UIS)}, got {uis!r}")
-    routes = []
-    # The routes, unless an input they are made of is wrong (reported above).
-    if not [e for e in errors if e.startswith(("edge_hosts", "edge_ops_domain", "edge_ops_uis"))]:
-        try:
-            routes = edge_routes(hostvars, groups, host)
-        except AnsibleFilterError as exc:
-            errors.append(exc.message)
     options = host_vars.get("edge_route_options") or {}
     if not isinstance(options, dict):
         return errors + ["edge_route_options must be a mapping of host name to options"]
-    known = {route["site"]: route for route in routes}
     for site, extra in options.items():
         where = f"edge_route_options[{site}]"
-        if routes and site not in known:
-            errors.append(f"{where}: no route has this host name (routes: {', '.join(sorted(known)) or 'none'})")
+        if not SITE.match(str(site)):
+            errors.append(f"{where}: not a DNS host name in lower case with a dot")
         if not isinstance(extra, dict):
             errors.append(f"{where} must be a mapping of {', '.join(sorted(ROUTE_OPTIONS))}")
+            continue
+        for key in ("allow", "directives"):
+            if key in extra and not (isinstance(extra[key], list) and all(isinstance(v, str) for v in extra[key])):
+                errors.append(f"{where}.{key} must be a list of strings")
+        if "auth" in extra:
+            try:
+                boolean(extra["auth"], strict=True)
+            except TypeError:
+                errors.append(f"{where}.auth must be true or false, got {extra['auth']!r}")
+    routes, routed = [], False
+    # The routes, unless an input they are made of is wrong (reported above).
+    if not [e for e in errors if e.startswith(("edge_hosts", "edge_ops_domain", "edge_ops_uis", "edge_route_options"))]:
+        try:
+            routes, routed = edge_routes(hostvars, groups, host), True
+        except AnsibleFilterError as exc:
+            errors.append(exc.message)
+    known = {route["site"]: route for route in routes}
+    duplicates = sorted({r["site"] for r in routes if [x["site"] for x in routes].count(r["site"]) > 1})
+    if duplicates:
+        errors.append(f"edge_hosts: {', '.join(duplicates)} is also an ops UI's host name under edge_ops_domain")
+    for site, extra in options.items():
+        where = f"edge_route_options[{site}]"
+        if routed and site not in known:
+            errors.append(f"{where}: no route has this host name (routes: {', '.join(sorted(known)) or 'none'})")
+        if not isinstance(extra, dict):
             continue
         unknown = sorted(set(extra) - ROUTE_OPTIONS)
         if unknown:
@@ -184,10 +205,17 @@ def edge_errors(hostvars, groups, host):
         errors.append("edge_users is required in production (bcrypt hashes from Ansible Vault): routes "
                       f"{', '.join(r['site'] for r in routes if r['auth'])} ask for a password; a user is generated "
                       "on the host only in local and development")
+    certificates = host_vars.get("edge_certificates") or {}
+    if not isinstance(certificates, dict):
+        return errors + ["edge_certificates must be a mapping of host name to {certificate, key}"]
+    for site in certificates:
+        # The names become file names beside the Caddyfile (edge_files).
+        if not SITE.match(str(site)) or (routed and site not in known):
+            errors.append(f"edge_certificates[{site}]: no route has this host name (routes: "
+                          f"{', '.join(sorted(known)) or 'none'})")
     if tls == "files":
-        certificates = host_vars.get("edge_certificates") or {}
         for route in routes:
-            pair = certificates.get(route["site"]) if isinstance(certificates, dict) else None
+            pair = certificates.get(route["site"])
             if not isinstance(pair, dict) or "BEGIN CERTIFICATE" not in str(pair.get("certificate") or "") \
                     or "PRIVATE KEY" not in str(pair.get("key") or ""):
                 errors.append(f"edge_certificates[{route['site']}] must have certificate and key (PEM) with edge_tls "
@@ -201,9 +229,8 @@ def edge_ui_url(hostvars, groups, ui):
     own links and redirects (Grafana's root_url, Kibana's publicBaseUrl, MinIO's console redirect)."""
     for edge in groups.get("stack_edge") or []:
         host_vars = hostvars[edge]
-        domain = host_vars.get("edge_ops_domain")
-        if domain and ui in (host_vars.get("edge_ops_uis") or list(OPS_UIS)):
-            return f"https://{ui}.{domain}"
+        if ui in edge_ops_uis(host_vars):
+            return f"https://{ui}.{host_vars['edge_ops_domain']}"
     return ""
 
 

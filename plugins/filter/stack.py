@@ -387,29 +387,44 @@ def stack_setting(hostvars, groups, name, host=None):
 
 def ops_ui_host(hostvars, groups, ui):
     """The host that serves the ops UI `ui` (OPS_UIS), or None when the inventory runs none: the
-    MinIO console only where MinIO is the S3 server, the tracker only with GlitchTip (the
-    self-hosted Sentry publishes its own port), Kibana unless logging_kibana_enabled is off."""
+    MinIO console only where MinIO is the S3 server and minio_browser is on, the tracker only with
+    GlitchTip (the self-hosted Sentry publishes its own port), Kibana unless
+    logging_kibana_enabled is off."""
     hosts = groups.get(SERVICES[OPS_UIS[ui]["service"]]["group"]) or []
     if not hosts:
         return None
     host_vars = hostvars[hosts[0]]
     runs = {
-        "minio": host_vars.get("stack_s3_server", S3_SERVER_DEFAULT) == "minio",
+        "minio": host_vars.get("stack_s3_server", S3_SERVER_DEFAULT) == "minio"
+        and boolean(host_vars.get("minio_browser", True), strict=False),
         "errors": host_vars.get("sentry_backend", SETTINGS["sentry_backend"]["default"]) == "glitchtip",
         "kibana": boolean(host_vars.get("logging_kibana_enabled", True), strict=False),
     }.get(ui, True)
     return hosts[0] if runs else None
 
 
+def edge_ops_uis(host_vars):
+    """The ops UIs an edge host routes: edge_ops_uis (all of OPS_UIS when unset), none without
+    edge_ops_domain."""
+    if not host_vars.get("edge_ops_domain"):
+        return []
+    wanted = host_vars.get("edge_ops_uis")
+    return [ui for ui in OPS_UIS if wanted is None or ui in wanted]
+
+
 def ui_bind_address(hostvars, groups, host, variable):
     """The address the ops UIs of `host` publish their ports on: `variable` as the inventory sets
-    it; else the host's private address when an edge host other than this one routes the ops UIs
-    (edge_ops_domain), so that it reaches them; else loopback (an SSH tunnel reaches them)."""
+    it (an IPv6 address in brackets); else the host's private address when an edge host other than
+    this one routes one of the UIs `variable` places on this host, so that it reaches them; else
+    loopback (an SSH tunnel reaches them). A UI no edge routes never leaves loopback."""
     value = hostvars[host].get(variable)
     if value:
-        return str(value)
+        value = str(value).strip("[]")
+        return f"[{value}]" if ":" in value else value
+    uis = [ui for ui, spec in OPS_UIS.items() if spec["bind_var"] == variable]
     for edge in groups.get("stack_edge") or []:
-        if edge != host and hostvars[edge].get("edge_ops_domain"):
+        routed = [ui for ui in edge_ops_uis(hostvars[edge]) if ui in uis]
+        if edge != host and any(ops_ui_host(hostvars, groups, ui) == host for ui in routed):
             return private_address(hostvars[host], brackets=True)
     return LOOPBACK
 
@@ -457,7 +472,7 @@ def _summary_entry(hostvars, name, host, bind, port, scheme="http", user=None, p
     through an SSH tunnel to the host it listens on (loopback or private address)."""
     host_vars = hostvars[host]
     entry = {"name": name, "host": host, "user": user, "password_file": password_file}
-    if bind in ("0.0.0.0", "::"):
+    if bind in ("0.0.0.0", "::", "[::]"):
         public = host_vars.get("stack_public_address") or host_vars.get("ansible_host") or host
         entry.update(url=f"{scheme}://{authority(str(public), port)}", tunnel=None)
     else:

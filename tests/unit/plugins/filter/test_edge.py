@@ -145,6 +145,23 @@ def test_route_options_and_the_password_defaults():
      "edge_users[o p]: name must be letters, digits and . _ @ - (up to 64)"),
     ({"edge_tls": "files"},
      "edge_certificates[api.example.com] must have certificate and key (PEM) with edge_tls files"),
+    # Read as a placeholder by the Caddyfile, or split into tokens.
+    ({"edge_acme_email": "{$EMAIL}@example.com"}, "edge_acme_email must be an e-mail address, got '{$EMAIL}@example.com'"),
+    ({"edge_acme_ca": "https://ca.example.com/dir extra"},
+     "edge_acme_ca must be an ACME directory URL (https://...), got 'https://ca.example.com/dir extra'"),
+    # A typo must not drop a password.
+    ({"edge_route_options": {"api.example.com": {"auth": "ture"}}},
+     "edge_route_options[api.example.com].auth must be true or false, got 'ture'"),
+    ({"edge_route_options": {"api.example.com": {"allow": "10.0.0.0/8"}}},
+     "edge_route_options[api.example.com].allow must be a list of strings"),
+    ({"edge_route_options": ["api.example.com"]}, "edge_route_options must be a mapping of host name to options"),
+    ({"edge_route_options": {"api.example.com": "allow all"}},
+     "edge_route_options[api.example.com] must be a mapping of allow, auth, client_ca, directives"),
+    # Names become file names: nothing but a route's host name.
+    ({"edge_tls": "files", "edge_certificates": {"../../etc/cron.d/x": {"certificate": "", "key": ""}}},
+     "edge_certificates[../../etc/cron.d/x]: no route has this host name (routes: api.example.com)"),
+    ({"edge_ops_domain": "example.com", "edge_hosts": {"api.example.com": "gateway", "grafana.example.com": "gateway"}},
+     "edge_hosts: grafana.example.com is also an ops UI's host name under edge_ops_domain"),
 ])
 def test_bad_input_is_refused_naming_the_variable(edge, message):
     assert message in edge_errors(hostvars(**edge), GROUPS, "app1")
@@ -215,8 +232,8 @@ def test_the_summary_lists_the_routes_with_who_logs_in():
 
 def test_the_public_security_group_moves_to_the_edge_instances():
     layout = [{"name": "app", "groups": ["services", "edge"]}, {"name": "ops", "groups": ["monitoring"]}]
-    assert aws_public_ports(layout, [5921]) == {"ports": [80, 443], "group": "edge"}
-    assert aws_public_ports(layout[1:], [5921]) == {"ports": [5921], "group": "services"}
+    assert aws_public_ports(layout, [5921]) == {"ports": [80, 443], "group": "edge", "behind_edge": [5921]}
+    assert aws_public_ports(layout[1:], [5921]) == {"ports": [5921], "group": "services", "behind_edge": []}
 
 
 def test_the_filters_defaults_equal_the_roles():
@@ -236,3 +253,31 @@ def test_the_uis_learn_the_address_people_use_through_the_edge():
     assert edge_ui_url(hv, GROUPS, "grafana") == "https://grafana.ops.example.com"
     assert edge_ui_url(hv, GROUPS, "minio") == ""
     assert edge_ui_url(hostvars(), GROUPS, "grafana") == ""
+
+
+def test_one_edge_host_only():
+    groups = {**GROUPS, "stack_edge": ["app1", "app2"]}
+    assert edge_errors(hostvars(), groups, "app1")[0].startswith("stack_edge has 2 hosts: run one edge host")
+
+
+def test_an_empty_list_of_ops_uis_routes_none_and_moves_none():
+    hv = hostvars(edge_ops_domain="ops.example.com", edge_ops_uis=[])
+    assert [r["site"] for r in edge_routes(hv, GROUPS, "app1")] == ["api.example.com"]
+    assert ui_bind_address(hv, GROUPS, "ops", "monitoring_bind_address") == "127.0.0.1"
+
+
+def test_only_the_uis_the_edge_routes_leave_loopback():
+    hv = hostvars(edge_ops_domain="ops.example.com", edge_ops_uis=["grafana"])
+    assert ui_bind_address(hv, GROUPS, "ops", "monitoring_bind_address") == "10.0.0.3"
+    assert ui_bind_address(hv, GROUPS, "ops", "logging_kibana_bind_address") == "127.0.0.1"
+    assert ui_bind_address(hv, GROUPS, "ops", "minio_console_bind_address") == "127.0.0.1"
+    # A second monitoring host's UIs are not routed (the first host's are): they stay on loopback.
+    groups = {**GROUPS, "stack_monitoring": ["ops", "app2"]}
+    assert ui_bind_address(hv, groups, "app2", "monitoring_bind_address") == "127.0.0.1"
+
+
+def test_a_console_turned_off_gets_no_route_and_an_ipv6_bind_is_bracketed():
+    hv = hostvars(edge_ops_domain="ops.example.com", edge_ops_uis=["minio", "grafana"])
+    hv["ops"].update(minio_browser=False, monitoring_bind_address="fd00::5")
+    assert [r["site"] for r in edge_routes(hv, GROUPS, "app1")] == ["api.example.com", "grafana.ops.example.com"]
+    assert edge_routes(hv, GROUPS, "app1")[1]["upstreams"] == ["[fd00::5]:3000"]
