@@ -120,6 +120,7 @@ HOSTS = {
         "edge_users": [{"name": "ops", "password_hash": "hunter2"}], "edge_metrics_port": 443,
     }, [
         "edge: edge_metrics_port 443 is the HTTP or HTTPS port",
+        "stack_edge has 2 hosts: run one edge host",
         "edge_tls must be one of acme, internal, files, got 'letsencrypt'",
         "edge_acme_email must be an e-mail address, got 'ops'",
         "edge_hosts: 'API.example.com' is not a DNS host name in lower case with a dot",
