@@ -129,8 +129,8 @@ def test_split_layout_from_nothing_checked_listed_idempotent_and_torn_down(tmp_p
     # SSH from the admins; every port of the roles' table (and the Elasticsearch transport) from
     # the group's own members; nothing else.
     # Behind the edge, the gateway's port (aws_public_ports) from stack instances only: the proxy's upstream.
-    expected = {(22, 22, (ADMIN,), ())} | {(port, port, (), (stack["GroupId"],))
-                                            for port in [*aws_stack_ports({}), 5921]}
+    group_ports = [*aws_stack_ports({}), 5921]
+    expected = {(22, 22, (ADMIN,), ())} | {(port, port, (), (stack["GroupId"],)) for port in group_ports}
     assert rules == expected
     assert {9090, 9200, 9300, 8000, 8333, 9100}.issubset(aws_stack_ports({}))
     public = groups["microops-public"]["IpPermissions"]
