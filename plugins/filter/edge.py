@@ -29,7 +29,7 @@ TLS_MODES = ("acme", "internal", "files")
 # The user the role makes (password generated on the host) where edge_users is empty outside
 # production, and where its password is kept.
 GENERATED_USER = "ops"
-EDGE_SECRETS = f"{SECRETS_DIR}/edge"
+EDGE_SECRETS = f"{SECRETS_DIR}/{SERVICES['edge_metrics']['secrets']}"
 
 
 def _public_services(hostvars, groups):
@@ -128,6 +128,8 @@ def edge_errors(hostvars, groups, host):
     if len(groups.get("stack_edge") or []) > 1:
         errors.append(f"stack_edge has {len(groups['stack_edge'])} hosts: run one edge host (each would keep its own "
                       "certificates and ACME challenges, which a name resolving to several hosts fails)")
+    # The inputs the routes are made of, checked first: the routes are built only when they are right.
+    before_routes = len(errors)
     sites = host_vars.get("edge_hosts") or {}
     if not isinstance(sites, dict):
         return errors + [f"edge_hosts must be a mapping of host name to public service, got {type(sites).__name__}"]
@@ -160,8 +162,7 @@ def edge_errors(hostvars, groups, host):
             except TypeError:
                 errors.append(f"{where}.auth must be true or false, got {extra['auth']!r}")
     routes, routed = [], False
-    # The routes, unless an input they are made of is wrong (reported above).
-    if not [e for e in errors if e.startswith(("edge_hosts", "edge_ops_domain", "edge_ops_uis", "edge_route_options"))]:
+    if len(errors) == before_routes:
         try:
             routes, routed = edge_routes(hostvars, groups, host), True
         except AnsibleFilterError as exc:

@@ -68,10 +68,11 @@ def _stack_ports(hostvars, groups, host):
     """{port: server} of the stack's servers that publish on this host (whatever the address:
     a service on 0.0.0.0 would collide with any of them)."""
     taken = {}
-    s3_server = hostvars[host].get("stack_s3_server", S3_SERVER_DEFAULT)
+    # Of the S3 servers' entries (MinIO's API and console, SeaweedFS's S3 and metrics), those of
+    # the container stack_s3_server runs here (none for external).
+    s3_container = (SERVICES.get(hostvars[host].get("stack_s3_server", S3_SERVER_DEFAULT)) or {}).get("container")
     for server, spec in SERVICES.items():
-        # Of the S3 servers' entries (minio, minio_console, seaweedfs, ...), the one that runs.
-        if spec["group"] == "stack_s3" and not server.startswith(s3_server):
+        if spec["group"] == "stack_s3" and spec["container"] != s3_container:
             continue
         if host in (groups.get(spec["group"]) or []):
             port = _port(hostvars[host].get(spec["port_var"], spec["port"]))

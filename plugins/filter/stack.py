@@ -87,7 +87,7 @@ SERVICES = {
     # The edge proxy's Prometheus metrics (Caddy's metrics handler on a port of its own: its
     # admin API, which also serves them, stays on the container's loopback).
     "edge_metrics": {"group": "stack_edge", "container": "edge", "container_port": 2020,
-                     "port_var": "edge_metrics_port", "port": 2020, "scheme": "http"},
+                     "port_var": "edge_metrics_port", "port": 2020, "scheme": "http", "secrets": "edge"},
     # The engine's own metrics (dockerd's metrics-addr): no container.
     "docker": {"group": "stack_hosts", "container": None, "container_port": None,
                "port_var": "docker_metrics_port", "port": 9323, "scheme": "http"},
