@@ -388,9 +388,12 @@ def test_standin_keystore_reload_snapshot_restore_and_restart(certs, s3):
         status, body = node.call("POST", "/_slm/policy/microops-nightly/_execute")
         assert status == 200 and body["snapshot_name"].startswith("microops-snap-")
         assert node.call("GET", "/_snapshot/microops-s3/_all")[1]["total"] == 2
-        # Restart: state kept, keystore credentials read again at start.
+        # A document written after the last full save is kept in the journal only.
+        node.call("POST", "/_bulk", raw=bulk_lines(({"create": {"_index": "logs-microops-local"}}, doc("web"))),
+                  auth=("microops_filebeat", "microops_filebeat-pw"))
+        # Restart: state kept (the journal replayed), keystore credentials read again at start.
         node.restart()
-        assert node.call("GET", "/logs-microops-local/_count")[1]["count"] == 1
+        assert node.call("GET", "/logs-microops-local/_count")[1]["count"] == 2
         assert node.call("GET", "/_security/user/microops_grafana")[0] == 200
         assert node.call("POST", "/_snapshot/microops-s3/_verify")[0] == 200
         node.remove_container_only()

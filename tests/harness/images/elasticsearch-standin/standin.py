@@ -453,6 +453,8 @@ class State:
                 with open(path, encoding="utf-8") as handle:
                     value = json.load(handle)
             setattr(self, kind, value)
+        self.replay_journal()
+        self.written, self.rewrite = [], False
         if self.first_start:
             self.node.update({"node_id": base64.urlsafe_b64encode(secrets.token_bytes(16)).decode()[:22],
                               "cluster_uuid": base64.urlsafe_b64encode(secrets.token_bytes(16)).decode()[:22]})
@@ -490,6 +492,47 @@ class State:
             with open(path + ".tmp", "w", encoding="utf-8") as handle:
                 json.dump(getattr(self, kind), handle)
             os.replace(path + ".tmp", path)
+        if "indices" in kinds:
+            # indices.json now holds every document: the journal's are in it (a crash before this
+            # line replays them again, and replay skips ids already there).
+            with open(os.path.join(self.dir, "indices.journal"), "w", encoding="utf-8"):
+                pass
+
+    def journal(self, entries):
+        """New documents appended to indices.journal ([index, doc] per line): a write costs its own
+        size, not the size of every document kept, as a log-appending server's does. indices.json is
+        rewritten only when indices, data streams or existing documents change."""
+        with open(os.path.join(self.dir, "indices.journal"), "a", encoding="utf-8") as handle:
+            handle.writelines(json.dumps([index, doc]) + "\n" for index, doc in entries)
+
+    def replay_journal(self):
+        path = os.path.join(self.dir, "indices.journal")
+        if not os.path.exists(path):
+            return
+        ids = {}
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    index, doc = json.loads(line)
+                except ValueError:  # the last line of a write cut short by a crash
+                    continue
+                if index not in ids:
+                    ids[index] = {d["_id"] for d in self.indices.get(index, {}).get("docs", [])}
+                if index in self.indices and doc["_id"] not in ids[index]:
+                    self.indices[index]["docs"].append(doc)
+                    self.indices[index]["seq"] = self.indices[index].get("seq", 0) + 1
+                    ids[index].add(doc["_id"])
+
+    def shape(self):
+        return (tuple(self.indices), tuple((k, tuple(v.get("indices", ()))) for k, v in self.data_streams.items()))
+
+    def commit_writes(self, shape):
+        """Persist what write_one() did since shape() was read: appended when only new documents."""
+        if self.rewrite or shape != self.shape():
+            self.save("indices", "data_streams")
+        elif self.written:
+            self.journal(self.written)
+        self.written, self.rewrite = [], False
 
 
 STATE = None
@@ -1428,8 +1471,9 @@ def write_one(ident, op, target, doc_id, source):
     else:
         index = target
     docs = STATE.indices[index]["docs"]
+    # A generated id is new: only a given one is looked for (a bulk then costs its own size).
+    existing = next((d for d in docs if d["_id"] == doc_id), None) if doc_id else None
     doc_id = doc_id or base64.urlsafe_b64encode(secrets.token_bytes(15)).decode()
-    existing = next((d for d in docs if d["_id"] == doc_id), None)
     if existing and op == "create":
         return {"_index": index, "_id": doc_id, **item_error(
             409, "version_conflict_engine_exception",
@@ -1441,6 +1485,10 @@ def write_one(ident, op, target, doc_id, source):
     seq = STATE.indices[index].setdefault("seq", 0)
     STATE.indices[index]["seq"] = seq + 1
     docs.append({"_id": doc_id, "_version": version, "_source": source})
+    if existing:
+        STATE.rewrite = True
+    else:
+        STATE.written.append((index, docs[-1]))
     return {"_index": index, "_id": doc_id, "_version": version, "result": "updated" if existing else "created",
             "_shards": {"total": 2 if index_health(index)[0] == "yellow" else 1, "successful": 1, "failed": 0},
             "_seq_no": seq, "_primary_term": 1, "status": 200 if existing else 201}
@@ -1453,6 +1501,7 @@ def bulk(ident, default_target, raw):
     if raw and not raw.endswith("\n"):
         raise bad_request("The bulk request must be terminated by a newline [\\n]")
     items, i = [], 0
+    shape = STATE.shape()
     while i < len(lines):
         line = lines[i].strip()
         i += 1
@@ -1487,7 +1536,7 @@ def bulk(ident, default_target, raw):
                 400, "document_parsing_exception", "[1:1] failed to parse")}})
             continue
         items.append({op: write_one(ident, op, target, meta.get("_id"), source)})
-    STATE.save("indices", "data_streams")
+    STATE.commit_writes(shape)
     return 200, {"errors": any("error" in next(iter(it.values())) for it in items),
                  "took": int((time.monotonic() - started) * 1000), "items": items}
 
@@ -2129,8 +2178,9 @@ def route(method, parts, ident, body, raw, query):  # pylint: disable=too-many-r
         op = "create" if parts[1] == "_create" or query.get("op_type") == "create" else "index"
         if not isinstance(body, dict):
             raise EsError(400, "parse_exception", "request body is required")
+        shape = STATE.shape()
         item = write_one(ident, op, target, parts[2] if len(parts) == 3 else None, body)
-        STATE.save("indices", "data_streams")
+        STATE.commit_writes(shape)
         if "error" in item:
             err = item["error"]
             raise EsError(item["status"], err["type"], err["reason"],
