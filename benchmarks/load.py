@@ -23,10 +23,10 @@ import sys
 import tempfile
 import time
 
-from noop_rerun import ENV, FLOOR_TASKS, RECAP, ROOT, _play_seconds, molecule
+from noop_rerun import ENV, FLOOR_TASKS, RECAP, ROOT, _play_seconds, converge_playbook, molecule
 
 SCENARIO = HOST = "bench-load"
-CONVERGE = os.path.join(ROOT, "molecule", "stack", "converge.yml")
+CONVERGE = converge_playbook(SCENARIO)
 LINE = '{"seq":%8d,"level":"info","service":"bench-load","message":"%s"}\n'
 LINE_BYTES = 200
 SETTLE = 60  # seconds of scraping after every target is up: four of the role's 15 s intervals
