@@ -23,7 +23,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = dict(os.environ, ANSIBLE_NOCOLOR="1", PY_COLORS="0", NO_COLOR="1",
            PATH=os.path.join(ROOT, ".venv", "bin") + os.pathsep + os.environ["PATH"])
-RECAP = re.compile(r"^\S.*?(\S+)\s+: ok=(\d+)\s+changed=(\d+).*?skipped=(\d+)", re.M)
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+).*?skipped=(\d+)", re.M)
 FLOOR_TASKS = 20
 
 

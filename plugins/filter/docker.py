@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microops.stack.plugins.module_utils._docker import (
@@ -118,6 +120,20 @@ def docker_networks_stale(networks, state):
     return stale
 
 
+def docker_started_within(result, seconds):
+    """Whether the container of a community.docker.docker_container `result` was (re)started by
+    that task, or by anything else (the engine at boot, its restart policy) less than `seconds`
+    ago: a server that may still be starting. Unknown (no container, no start time): True."""
+    if not isinstance(result, dict) or result.get("changed"):
+        return True
+    started = ((result.get("container") or {}).get("State") or {}).get("StartedAt") or ""
+    try:
+        at = datetime.datetime.strptime(started[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return True
+    return (datetime.datetime.now(datetime.timezone.utc) - at).total_seconds() < float(seconds)
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -128,4 +144,5 @@ class FilterModule:
             "docker_bundle": docker_bundle,
             "docker_images_missing": docker_images_missing,
             "docker_networks_stale": docker_networks_stale,
+            "docker_started_within": docker_started_within,
         }

@@ -5,10 +5,10 @@ connection mid-run would, to prove the next run converges.
 
 Enabled with ANSIBLE_CALLBACKS_ENABLED=interrupt and ANSIBLE_CALLBACK_PLUGINS pointing here.
 MICROOPS_INTERRUPT_AT_TASK (N, counted over the whole run from 1) and MICROOPS_INTERRUPT_DELAY
-(seconds): DELAY seconds after task N starts, SIGKILL goes to the run's whole process group (the
-controller, its forked workers and their connections), so the module then running on a host is
-cut off or left to finish alone, and nothing is cleaned up. The process becomes the leader of its
-own group first, so the kill reaches nothing outside the run."""
+(seconds): DELAY seconds after task N starts, SIGKILL goes to the run's workers (each in its own
+session, with the connections it runs) and to the controller's process group, so the module then
+running on a host is cut off or left to finish alone, and nothing is cleaned up. The controller
+becomes the leader of its own group first, so the kill reaches nothing outside the run."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ description:
 options: {}
 """
 
+import multiprocessing
 import os
 import signal
 import threading
@@ -29,6 +30,13 @@ from ansible.plugins.callback import CallbackBase
 
 
 def _kill():
+    # Each worker starts its own session (ansible/executor/process/worker.py calls os.setsid()),
+    # so its group, with the connections it runs, is killed first, then the controller's own.
+    for worker in multiprocessing.active_children():
+        try:
+            os.killpg(worker.pid, signal.SIGKILL)
+        except OSError:  # gone already
+            pass
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
@@ -44,7 +52,6 @@ class CallbackModule(CallbackBase):
         self._delay = float(os.environ.get("MICROOPS_INTERRUPT_DELAY", "0"))
         self._started = 0
         if self._at:
-            # Workers are forked after the callbacks load: they join this group.
             os.setpgid(0, 0)
 
     def v2_playbook_on_task_start(self, task, is_conditional):

@@ -453,8 +453,10 @@ class State:
                 with open(path, encoding="utf-8") as handle:
                     value = json.load(handle)
             setattr(self, kind, value)
-        self.replay_journal()
         self.written, self.rewrite = [], False
+        if self.replay_journal():
+            # Compacted: a later append must not follow a line a crash cut short.
+            self.save("indices")
         if self.first_start:
             self.node.update({"node_id": base64.urlsafe_b64encode(secrets.token_bytes(16)).decode()[:22],
                               "cluster_uuid": base64.urlsafe_b64encode(secrets.token_bytes(16)).decode()[:22]})
@@ -506,9 +508,10 @@ class State:
             handle.writelines(json.dumps([index, doc]) + "\n" for index, doc in entries)
 
     def replay_journal(self):
+        """Documents of the journal into their indices; whether the journal held any line."""
         path = os.path.join(self.dir, "indices.journal")
-        if not os.path.exists(path):
-            return
+        if not os.path.exists(path) or not os.path.getsize(path):
+            return False
         ids = {}
         with open(path, encoding="utf-8") as handle:
             for line in handle:
@@ -522,6 +525,7 @@ class State:
                     self.indices[index]["docs"].append(doc)
                     self.indices[index]["seq"] = self.indices[index].get("seq", 0) + 1
                     ids[index].add(doc["_id"])
+        return True
 
     def shape(self):
         return (tuple(self.indices), tuple((k, tuple(v.get("indices", ()))) for k, v in self.data_streams.items()))
@@ -1502,41 +1506,44 @@ def bulk(ident, default_target, raw):
         raise bad_request("The bulk request must be terminated by a newline [\\n]")
     items, i = [], 0
     shape = STATE.shape()
-    while i < len(lines):
-        line = lines[i].strip()
-        i += 1
-        if not line:
-            continue
-        try:
-            action = json.loads(line)
-        except ValueError:
-            raise bad_request(f"Malformed action/metadata line [{i}], expected START_OBJECT but found "
-                              "[VALUE_STRING]") from None
-        if not isinstance(action, dict) or len(action) != 1:
-            raise bad_request(f"Malformed action/metadata line [{i}], expected a simple value for field [_index]")
-        op, meta = next(iter(action.items()))
-        if op not in ("index", "create", "delete", "update"):
-            raise bad_request(f"Malformed action/metadata line [{i}], expected field [create], [delete], [index] or "
-                              f"[update] but found [{op}]")
-        target = meta.get("_index", default_target)
-        if not target:
-            raise validation("index is missing")
-        if op in ("delete", "update"):
-            if op == "update":
-                i += 1
-            items.append({op: {"_index": target, "_id": meta.get("_id"), **item_error(
-                400, "illegal_argument_exception", f"microops-test STAND-IN: bulk [{op}] is not implemented")}})
-            continue
-        source_line = lines[i] if i < len(lines) else ""
-        i += 1
-        try:
-            source = json.loads(source_line)
-        except ValueError:
-            items.append({op: {"_index": target, "_id": meta.get("_id"), **item_error(
-                400, "document_parsing_exception", "[1:1] failed to parse")}})
-            continue
-        items.append({op: write_one(ident, op, target, meta.get("_id"), source)})
-    STATE.commit_writes(shape)
+    try:
+        while i < len(lines):
+            line = lines[i].strip()
+            i += 1
+            if not line:
+                continue
+            try:
+                action = json.loads(line)
+            except ValueError:
+                raise bad_request(f"Malformed action/metadata line [{i}], expected START_OBJECT but found "
+                                  "[VALUE_STRING]") from None
+            if not isinstance(action, dict) or len(action) != 1:
+                raise bad_request(f"Malformed action/metadata line [{i}], expected a simple value for field [_index]")
+            op, meta = next(iter(action.items()))
+            if op not in ("index", "create", "delete", "update"):
+                raise bad_request(f"Malformed action/metadata line [{i}], expected field [create], [delete], [index] or "
+                                  f"[update] but found [{op}]")
+            target = meta.get("_index", default_target)
+            if not target:
+                raise validation("index is missing")
+            if op in ("delete", "update"):
+                if op == "update":
+                    i += 1
+                items.append({op: {"_index": target, "_id": meta.get("_id"), **item_error(
+                    400, "illegal_argument_exception", f"microops-test STAND-IN: bulk [{op}] is not implemented")}})
+                continue
+            source_line = lines[i] if i < len(lines) else ""
+            i += 1
+            try:
+                source = json.loads(source_line)
+            except ValueError:
+                items.append({op: {"_index": target, "_id": meta.get("_id"), **item_error(
+                    400, "document_parsing_exception", "[1:1] failed to parse")}})
+                continue
+            items.append({op: write_one(ident, op, target, meta.get("_id"), source)})
+    finally:
+        # Also when a malformed line stops the bulk part-way: what it applied is kept.
+        STATE.commit_writes(shape)
     return 200, {"errors": any("error" in next(iter(it.values())) for it in items),
                  "took": int((time.monotonic() - started) * 1000), "items": items}
 

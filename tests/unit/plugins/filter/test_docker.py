@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 
 from ansible_collections.microops.stack.plugins.filter.docker import (
@@ -7,6 +9,7 @@ from ansible_collections.microops.stack.plugins.filter.docker import (
     docker_archive_tags,
     docker_archives_to_load,
     docker_bundle,
+    docker_started_within,
 )
 from ansible_collections.microops.stack.plugins.module_utils._docker import (
     daemon_action,
@@ -109,6 +112,7 @@ def test_filter_module_exposes_the_filters():
         "docker_bundle": docker_bundle,
         "docker_images_missing": docker_images_missing,
         "docker_networks_stale": docker_networks_stale,
+        "docker_started_within": docker_started_within,
     }
 
 
@@ -184,3 +188,20 @@ def test_bundle_writes_an_archive_only_where_it_lacks_the_image_as_the_engine_ha
         docker_bundle(["prom/prometheus:v3.0.0@sha256:beef"], engine, [], "/b")
     with pytest.raises(AnsibleFilterError, match="valkey/valkey:8 is not on this engine under valkey/valkey:8"):
         docker_bundle(["valkey/valkey:8"], engine, [], "/b")
+
+
+def _started(seconds_ago):
+    at = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds_ago)
+    return {"changed": False, "container": {"State": {"StartedAt": at.strftime("%Y-%m-%dT%H:%M:%S.123456789Z")}}}
+
+
+@pytest.mark.parametrize("result, expected", [
+    ({"changed": True, "container": {}}, True),  # (re)created or restarted by the task
+    (_started(30), True),  # started by the engine or its restart policy a moment ago
+    (_started(3600), False),  # running for an hour
+    ({"changed": False, "container": {"State": {"StartedAt": "garbage"}}}, True),
+    ({"changed": False}, True),  # no container (check mode before the first run)
+    ({"skipped": True, "changed": False}, True),
+])
+def test_started_within(result, expected):
+    assert docker_started_within(result, 300) is expected
