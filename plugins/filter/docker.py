@@ -120,7 +120,12 @@ def docker_networks_stale(networks, state):
     return stale
 
 
-def docker_started_within(result, seconds):
+# How long after its start a stack server counts as maybe still starting: the roles' readiness
+# waits give it minutes then, and a few tries later (a hung server then fails the run soon).
+STARTING_SECONDS = 120
+
+
+def docker_started_within(result, seconds=STARTING_SECONDS):
     """Whether the container of a community.docker.docker_container `result` was (re)started by
     that task, or by anything else (the engine at boot, its restart policy) less than `seconds`
     ago: a server that may still be starting. Unknown (no container, no start time): True."""

@@ -527,12 +527,10 @@ class State:
                     ids[index].add(doc["_id"])
         return True
 
-    def shape(self):
-        return (tuple(self.indices), tuple((k, tuple(v.get("indices", ()))) for k, v in self.data_streams.items()))
-
-    def commit_writes(self, shape):
-        """Persist what write_one() did since shape() was read: appended when only new documents."""
-        if self.rewrite or shape != self.shape():
+    def commit_writes(self):
+        """Persist what write_one() did: appended when it only added documents, else saved whole
+        (it created an index or a data stream, or replaced a document)."""
+        if self.rewrite:
             self.save("indices", "data_streams")
         elif self.written:
             self.journal(self.written)
@@ -1462,6 +1460,7 @@ def write_one(ident, op, target, doc_id, source):
             create_data_stream(target, *found)
         else:
             create_index(target, *(found or (None, None)))
+        STATE.rewrite = True
     if target in STATE.data_streams:
         if op != "create":
             return {"_index": target, "_id": doc_id, **item_error(
@@ -1505,7 +1504,6 @@ def bulk(ident, default_target, raw):
     if raw and not raw.endswith("\n"):
         raise bad_request("The bulk request must be terminated by a newline [\\n]")
     items, i = [], 0
-    shape = STATE.shape()
     try:
         while i < len(lines):
             line = lines[i].strip()
@@ -1543,7 +1541,7 @@ def bulk(ident, default_target, raw):
             items.append({op: write_one(ident, op, target, meta.get("_id"), source)})
     finally:
         # Also when a malformed line stops the bulk part-way: what it applied is kept.
-        STATE.commit_writes(shape)
+        STATE.commit_writes()
     return 200, {"errors": any("error" in next(iter(it.values())) for it in items),
                  "took": int((time.monotonic() - started) * 1000), "items": items}
 
@@ -2185,9 +2183,8 @@ def route(method, parts, ident, body, raw, query):  # pylint: disable=too-many-r
         op = "create" if parts[1] == "_create" or query.get("op_type") == "create" else "index"
         if not isinstance(body, dict):
             raise EsError(400, "parse_exception", "request body is required")
-        shape = STATE.shape()
         item = write_one(ident, op, target, parts[2] if len(parts) == 3 else None, body)
-        STATE.commit_writes(shape)
+        STATE.commit_writes()
         if "error" in item:
             err = item["error"]
             raise EsError(item["status"], err["type"], err["reason"],

@@ -205,3 +205,8 @@ def _started(seconds_ago):
 ])
 def test_started_within(result, expected):
     assert docker_started_within(result, 300) is expected
+
+
+def test_started_within_counts_two_minutes_by_default():
+    assert docker_started_within(_started(100)) is True
+    assert docker_started_within(_started(140)) is False
