@@ -106,6 +106,40 @@ def test_standin_fatal_settings(pair, extra, message):
         kibana.remove()
 
 
+def test_standin_reads_secret_settings_from_a_mounted_kibana_yml(pair, tmp_path):
+    """The logging role's way: the token and the keys in a kibana.yml mounted over the image's
+    (owned by Kibana's uid 1000, mode 0400), the rest from the environment; a key too short
+    there is refused as it is from the environment."""
+    dummy, network, token = pair
+    secret_env = ("ELASTICSEARCH_SERVICEACCOUNTTOKEN", "XPACK_SECURITY_ENCRYPTIONKEY",
+                  "XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY", "XPACK_REPORTING_ENCRYPTIONKEY")
+    env = {name: value for name, value in kibana_env(token).items() if name not in secret_env}
+    for key, expected in ((KEY, "available"), ("short", "fatal")):
+        settings = tmp_path / f"kibana-{expected}.yml"
+        settings.write_text(f'server.host: "0.0.0.0"\nelasticsearch.serviceAccountToken: {json.dumps(token)}\n'
+                            + "".join(f"{name}: {json.dumps(key)}\n" for name in (
+                                "xpack.security.encryptionKey", "xpack.encryptedSavedObjects.encryptionKey",
+                                "xpack.reporting.encryptionKey")), encoding="utf-8")
+        os.chown(settings, 1000, 0)
+        os.chmod(settings, 0o400)
+        kibana = StandIn(env=env, network=network, mounts=(
+            f"{StandIn.CA}:/usr/share/kibana/config/certs/ca.crt:ro",
+            f"{settings}:/usr/share/kibana/config/kibana.yml:ro"))
+        try:
+            if expected == "fatal":
+                kibana.run(wait=False)
+                assert docker("wait", kibana.name).stdout.strip() == "64"
+                assert "[config validation of [xpack.security].encryptionKey]: value has length [5]" in kibana.logs()
+            else:
+                kibana.run()
+                status, body = kibana.call("GET", "/api/status")
+                assert status == 200 and body["status"]["overall"]["level"] == "available"
+                inspect = docker("inspect", kibana.name).stdout
+                assert token not in inspect and KEY not in inspect
+        finally:
+            kibana.remove()
+
+
 def test_standin_untrusted_certificate_stays_unavailable(pair, tmp_path):
     dummy, network, token = pair
     other = make_certs(str(tmp_path))  # another CA: the server's certificate is not trusted
