@@ -191,12 +191,22 @@ def target_python(request):
 def run_module(module, args, python, tmp_path, check=False, diff=False, timeout=120):
     """Run one task the way Ansible does (ansible-playbook, local connection) and return its
     result dict as the json callback reports it."""
+    return run_module_steps(module, [args], python, tmp_path, check=check, diff=diff, timeout=timeout)[0]
+
+
+def run_module_steps(module, steps, python, tmp_path, check=False, diff=False, timeout=120, keep_going=False):
+    """Run one task per item of steps (the module's arguments), in order, in ONE ansible-playbook
+    run, and return their result dicts: the steps of a test that checks the server only at the
+    end, without paying Ansible's start-up (about 2 s) for each. A failed step ends the play, so
+    the list is shorter than steps and its last result is the failure; with keep_going, every
+    step runs (ignore_errors) and each failure is in its own result."""
     playbook = tmp_path / "play.yml"
     # JSON is YAML: the arguments reach the module exactly as given, types included.
     playbook.write_text(json.dumps([{
         "hosts": "localhost",
         "gather_facts": False,
-        "tasks": [{"name": "module under test", module: args}],
+        "tasks": [{"name": "module under test, step %d" % index, module: args, "ignore_errors": keep_going}
+                  for index, args in enumerate(steps)],
     }]))
     config = tmp_path / "ansible.cfg"
     config.write_text("")
@@ -219,7 +229,10 @@ def run_module(module, args, python, tmp_path, check=False, diff=False, timeout=
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=str(tmp_path), env=env, timeout=timeout, check=False)
     try:
         report = json.loads(out.stdout)
-        return report["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        results = [task["hosts"]["localhost"] for task in report["plays"][0]["tasks"]]
+        if not results:
+            raise IndexError
+        return results
     except (ValueError, KeyError, IndexError):
         raise AssertionError("ansible-playbook rc %d\nstdout:\n%s\nstderr:\n%s"
                              % (out.returncode, out.stdout, out.stderr)) from None
